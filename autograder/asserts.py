@@ -1,0 +1,196 @@
+"""Assertions whose failure message tells a student what to fix.
+
+``assert_close`` reports the shapes and dtypes of both sides, the largest
+absolute and relative error, the index of the first mismatch and how many
+NaN/inf values each side holds. All of it runs in the judge, on plain data.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import BadReturn
+from .proxy import Handle, Inspection, Remote
+
+
+def _to_numpy(value: Any, what: str) -> tuple[np.ndarray, str]:
+    """The value as an ndarray, plus a description of what it was."""
+    if isinstance(value, Handle):
+        raise BadReturn(f"{what}: expected an array, but your code returned an object of type {value.type_name}")
+    if isinstance(value, Remote):
+        raise BadReturn(f"{what}: expected an array, got a reference to {value.dotted}")
+    if value is None:
+        raise BadReturn(f"{what}: your code returned None; did you forget a `return`?")
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().numpy(), f"tensor {str(value.dtype).removeprefix('torch.')} on {value.device}"
+    except ImportError:
+        pass
+    if isinstance(value, np.ndarray):
+        return value, f"array {value.dtype}"
+    if isinstance(value, (bool, int, float, complex, np.generic)):
+        return np.asarray(value), f"{type(value).__name__}"
+    if isinstance(value, (list, tuple)):
+        try:
+            return np.asarray(value, dtype=float), type(value).__name__
+        except (TypeError, ValueError):
+            pass
+    raise BadReturn(f"{what}: expected an array, but your code returned a {type(value).__name__}")
+
+
+def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-9, what: str = "result") -> None:
+    """Check that ``actual`` (the student's) matches ``expected`` (the reference's).
+
+    Tuples are compared element by element (``what[i]`` in messages).
+    Elementwise: |actual - expected| <= atol + rtol * |expected|; NaN matches NaN
+    only where the expected value is NaN too.
+    """
+    if isinstance(expected, tuple) and not isinstance(actual, Handle):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            got = f"a {type(actual).__name__}" + (f" of length {len(actual)}" if isinstance(actual, (tuple, list)) else "")
+            raise BadReturn(f"{what}: expected a tuple of {len(expected)} values, got {got}")
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_close(a, e, rtol=rtol, atol=atol, what=f"{what}[{i}]")
+        return
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            raise BadReturn(f"{what}: expected a dict with keys {sorted(expected)}, got a {type(actual).__name__}")
+        missing = sorted(set(expected) - set(actual))
+        if missing:
+            raise AssertionError(f"{what}: missing key(s) {missing}")
+        for key in expected:
+            assert_close(actual[key], expected[key], rtol=rtol, atol=atol, what=f"{what}[{key!r}]")
+        return
+    a, a_desc = _to_numpy(actual, what)
+    e, e_desc = _to_numpy(expected, f"{what} (reference)")
+    header = f"{what}: yours is {a_desc} of shape {a.shape}, expected {e_desc} of shape {e.shape}"
+    if a.shape != e.shape:
+        raise AssertionError(f"{header}.\nThe shapes differ: check your reshapes, sums (axis=?) and broadcasting.")
+    if a.dtype.kind not in "biufc":
+        raise BadReturn(f"{header}.\nYour values are not numbers (dtype {a.dtype}).")
+    if e.dtype.kind == "f" and a.dtype.kind == "f" and a.dtype.itemsize < e.dtype.itemsize:
+        raise AssertionError(f"{header}.\nYour result lost precision: keep the input's dtype ({e.dtype}).")
+    a64 = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+    e64 = e.astype(np.complex128 if e.dtype.kind == "c" else np.float64)
+    both_nan = np.isnan(a64) & np.isnan(e64)
+    same_inf = np.isinf(a64) & np.isinf(e64) & (a64 == e64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a64 - e64)
+        bad = ~(both_nan | same_inf | (diff <= atol + rtol * np.abs(e64)))
+    if not bad.any():
+        return
+    lines = [header + "."]
+    lines.append(f"{int(bad.sum())} of {a.size} values differ (tolerance: atol={atol:g}, rtol={rtol:g}).")
+    finite = np.isfinite(diff) & bad
+    if finite.any():
+        rel = diff[finite] / np.maximum(np.abs(e64[finite]), 1e-300)
+        lines.append(f"Largest absolute error {diff[finite].max():.3g}, largest relative error {rel.max():.3g}.")
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f"[{', '.join(map(str, first))}]" if first else ""
+    lines.append(f"First mismatch at {what}{where}: yours {a[first]!r}, expected {e[first]!r}.")
+    for name, arr in (("yours", a64), ("expected", e64)):
+        n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+        if n_nan or n_inf:
+            lines.append(f"{name.capitalize()} holds {n_nan} NaN and {n_inf} inf values.")
+    if np.isnan(a64).sum() + np.isinf(a64).sum() > np.isnan(e64).sum() + np.isinf(e64).sum():
+        lines.append("NaN or inf where the reference is finite usually means an overflow: "
+                     "look for exp() of large numbers or a division by zero.")
+    raise AssertionError("\n".join(lines))
+
+
+def assert_shape(actual: Any, shape: tuple, what: str = "result") -> None:
+    a, desc = _to_numpy(actual, what)
+    if a.shape != tuple(shape):
+        raise AssertionError(f"{what}: yours has shape {a.shape}, expected {tuple(shape)}")
+
+
+def call_pure(fn: Remote, *args, **kwargs) -> Any:
+    """Call ``fn`` and check it neither mutated its inputs nor returned views of them."""
+    seen: Inspection = fn.inspect(*args, **kwargs)
+    for i, (before, after) in enumerate(zip(args, seen.args_after)):
+        try:
+            b, _ = _to_numpy(before, "argument")
+            a, _ = _to_numpy(after, "argument")
+        except BadReturn:
+            continue
+        if b.shape != a.shape or not np.array_equal(b, a, equal_nan=True):
+            raise AssertionError(
+                f"{fn.dotted} changed its argument #{i + 1} in place. Work on a copy "
+                "(e.g. `x = x.copy()`, or `np.maximum(x, 0)` instead of `x[x < 0] = 0`)."
+            )
+    if seen.aliases:
+        raise AssertionError(
+            f"{fn.dotted} returned {', '.join('result' + p for p in seen.aliases)} sharing memory with an input; "
+            "return a new array (the caller may change the input later)."
+        )
+    return seen.value
+
+
+def rel_error(x: Any, y: Any) -> float:
+    """CS231n's relative error: max |x - y| / max(1e-8, |x| + |y|)."""
+    a, _ = _to_numpy(x, "x")
+    b, _ = _to_numpy(y, "y")
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = None, h: float = 1e-5) -> np.ndarray:
+    """Centered-difference gradient of sum(f(x) * df) with respect to x (judge-side oracle)."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = np.asarray(f(x.copy()), dtype=np.float64)
+        x[i] = old - h
+        minus = np.asarray(f(x.copy()), dtype=np.float64)
+        x[i] = old
+        weight = 1.0 if df is None else np.asarray(df, dtype=np.float64)
+        grad[i] = np.sum((plus - minus) * weight) / (2 * h)
+    return grad
+
+
+def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> None:
+    """torch.autograd.gradcheck for a function of the student's: forward and backward both theirs.
+
+    The numerical Jacobian comes from the judge perturbing inputs and calling
+    the student's forward; the analytic one from the student's backward (one
+    pass per output element). Use small float64 inputs.
+    """
+    import torch
+
+    inputs = tuple(inputs)
+    analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
+            continue
+        base = x.detach().cpu().double()
+        cols = []
+        for k in range(base.numel()):
+            cols_k = []
+            for sign in (1, -1):
+                shifted = base.clone().reshape(-1)
+                shifted[k] += sign * eps
+                args = list(inputs)
+                args[i] = shifted.reshape(base.shape).to(dtype=x.dtype, device=x.device)
+                out, _ = _to_numpy(fn(*args), f"{fn.dotted} output")
+                cols_k.append(out.astype(np.float64).reshape(-1))
+            cols.append((cols_k[0] - cols_k[1]) / (2 * eps))
+        numerical = np.stack(cols, axis=1)
+        got = analytic[i] if isinstance(analytic, tuple) and i < len(analytic) else None
+        if got is None:
+            raise AssertionError(f"{fn.dotted}: backward returned no gradient for input #{i + 1}")
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape != numerical.shape:
+            raise AssertionError(f"{fn.dotted}: the gradient of input #{i + 1} has the wrong size "
+                                 f"({got.shape[1] if got.ndim == 2 else got.shape} values, expected {numerical.shape[1]})")
+        try:
+            assert_close(got, numerical, rtol=rtol, atol=atol, what=f"Jacobian of {fn.dotted} w.r.t. input #{i + 1}")
+        except AssertionError as exc:
+            raise AssertionError(
+                f"gradcheck failed: your backward does not match finite differences of your forward.\n{exc}"
+            ) from None

@@ -1,0 +1,119 @@
+"""Assignment configuration and the resource limits of a worker.
+
+Each assignment folder holds an ``assignment.toml``::
+
+    [assignment]
+    title = "Backpropagation"
+    modules = ["backprop", "backprop_torch"]   # graded student modules, first is primary
+
+    [limits]          # all optional; the defaults are in Limits below
+    call_seconds = 10
+
+A test may override limits with ``@pytest.mark.limits(call_seconds=30)``
+(or ``@pytest.mark.time_limit(30)`` for the per-call wall time alone).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "assignment.toml"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker process may use. Every field can be set per assignment and per test."""
+
+    call_seconds: float = 10.0  # wall time of one call into student code (import included)
+    cpu_seconds: float = 60.0  # CPU time of one worker process, all threads together
+    memory_mb: int = 1024  # memory the worker may add on top of the preloaded libraries
+    processes: int = 64  # processes and threads the worker may have at once
+    file_size_mb: int = 16  # largest file the worker may write
+    output_bytes: int = 64 * 1024  # bytes the worker may print before it is stopped
+    submission_seconds: float = 120.0  # wall time budget for all calls of one submission
+
+    def merged(self, **overrides) -> "Limits":
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **overrides)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def worker_key(self) -> tuple:
+        """The limits that are fixed when a worker starts (the others apply per call)."""
+        return (self.cpu_seconds, self.memory_mb, self.processes, self.file_size_mb)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    folder: Path  # solutions/<name> when grading, the student's copy when checking
+    title: str
+    modules: tuple[str, ...]
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.folder / "tests"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.folder / "samples"
+
+    @property
+    def mistakes_file(self) -> Path:
+        return self.folder / "mistakes.py"
+
+
+def load_assignment(folder: Path, name: str | None = None) -> Assignment:
+    folder = Path(folder).resolve()
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: run this from an assignment folder, or give the folder as PATH"
+        )
+    data = tomllib.loads(path.read_text())
+    section = data.get("assignment", {})
+    modules = tuple(section.get("modules", ()))
+    if not modules:
+        raise ValueError(f"{path}: [assignment] modules must name at least one student module")
+    return Assignment(
+        name=name or section.get("name", folder.name),
+        folder=folder,
+        title=section.get("title", folder.name),
+        modules=modules,
+        limits=Limits().merged(**data.get("limits", {})),
+    )
+
+
+def find_course_root(start: Path | None = None) -> Path | None:
+    """The folder holding ``solutions/`` and ``assignments/``: $AUTOGRADER_COURSE, else upwards from start."""
+    env = os.environ.get("AUTOGRADER_COURSE")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "solutions").is_dir() and (candidate / "assignments").is_dir():
+            return candidate
+    # An editable install of this repository: the package sits inside the course.
+    pkg_parent = Path(__file__).resolve().parent.parent
+    if (pkg_parent / "solutions").is_dir():
+        return pkg_parent
+    return None
+
+
+def solution_assignment(course: Path, name: str) -> Assignment:
+    folder = course / "solutions" / name
+    if not folder.is_dir():
+        known = sorted(p.name for p in (course / "solutions").iterdir() if (p / CONFIG_NAME).is_file())
+        raise FileNotFoundError(f"no assignment {name!r} in {course / 'solutions'}; known: {', '.join(known)}")
+    return load_assignment(folder, name)
+
+
+def list_assignments(course: Path) -> list[str]:
+    return sorted(p.name for p in (course / "solutions").iterdir() if (p / CONFIG_NAME).is_file())

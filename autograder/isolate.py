@@ -1,0 +1,450 @@
+"""The isolate step: start workers, talk to them, and end them.
+
+A ``Session`` is one submission as the judge sees it. It owns at most one live
+worker at a time, replaces it after a crash, enforces the per-call wall time,
+the output cap and the per-submission budget, and turns every way a worker can
+fail into a plain message (``errors.WorkerDied`` and friends).
+
+Workers come from a launcher:
+
+- ``ForkLauncher`` (Linux): asks the fork server (``server.py``) for a
+  hardened child of a process that already imported numpy and torch.
+- ``SpawnLauncher`` (macOS, Windows, or ``--isolation spawn``): starts a fresh
+  ``python -m autograder.worker`` that connects back over loopback.
+- ``InProcessSession``: no isolation at all; the benchmark's physical limit.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import errors, wire
+from .config import Limits
+
+READY_SECONDS = 60.0  # a fork server importing torch on a busy machine
+
+
+@dataclass
+class WorkerConn:
+    pid: int
+    sock: socket.socket
+    out_fd: int
+    isolation: dict
+    limits: Limits
+    launcher: Any
+    output: bytearray = field(default_factory=bytearray)
+    output_total: int = 0
+    imported: dict | None = None
+
+    def close(self) -> None:
+        for closer in (self.sock.close, lambda: os.close(self.out_fd)):
+            try:
+                closer()
+            except OSError:
+                pass
+
+
+# ------------------------------------------------------------------ launchers
+
+
+class ForkLauncher:
+    """A judge's fork server, started once and shared by all its sessions."""
+
+    _lock = threading.Lock()
+    _instance: "ForkLauncher | None" = None
+
+    @classmethod
+    def shared(cls) -> "ForkLauncher":
+        with cls._lock:
+            if cls._instance is None or cls._instance.proc.poll() is not None:
+                cls._instance = cls()
+            return cls._instance
+
+    def __init__(self) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV")}
+        # The server's environment is what every worker can read back from /proc/self/environ.
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.server", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd="/",
+        )
+        theirs.close()
+        self.sock = mine
+        self.lock = threading.Lock()
+        self.ready_info: dict | None = None
+        atexit.register(self.shutdown)
+
+    def _request(self, msg: dict, timeout: float = 30.0) -> tuple[dict, list[int]]:
+        with self.lock:
+            if self.ready_info is None:
+                self.sock.settimeout(READY_SECONDS)
+                data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4)
+                if not data:
+                    raise RuntimeError("the fork server failed to start; run `python -m autograder.server` to see why")
+                self.ready_info, _ = wire.unpack(data)
+            self.sock.settimeout(timeout)
+            self.sock.send(wire.pack(msg))
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4)
+        if not data:
+            raise RuntimeError("the fork server exited")
+        reply, _ = wire.unpack(data)
+        return reply, fds
+
+    def warm(self) -> None:
+        """Wait until the server has imported its libraries (so timings exclude that)."""
+        self._request({"op": "noop"})
+
+    def spawn(self, submission: Path, modules: list[str], limits: Limits, hide: list[str]) -> WorkerConn:
+        reply, fds = self._request(
+            {"op": "spawn", "submission": str(submission), "modules": modules,
+             "limits": limits.as_dict(), "hide": hide}
+        )
+        if not reply.get("ok"):
+            for fd in fds:
+                os.close(fd)
+            raise RuntimeError(f"could not start a worker: {reply.get('error')}")
+        sock = socket.socket(fileno=fds[0])
+        conn = WorkerConn(pid=reply["pid"], sock=sock, out_fd=fds[1], isolation={}, limits=limits, launcher=self)
+        return conn
+
+    def kill(self, conn: WorkerConn) -> dict:
+        reply, _ = self._request({"op": "kill", "pid": conn.pid})
+        return reply.get("status", {})
+
+    def wait(self, conn: WorkerConn, timeout: float = 1.0) -> dict:
+        reply, _ = self._request({"op": "wait", "pid": conn.pid, "timeout": timeout}, timeout=timeout + 30)
+        return reply.get("status", {})
+
+    def shutdown(self) -> None:
+        try:
+            self.sock.close()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+class SpawnLauncher:
+    """A fresh interpreter per worker: slower to start, but works on every platform."""
+
+    def __init__(self) -> None:
+        self.procs: dict[int, subprocess.Popen] = {}
+
+    def warm(self) -> None:
+        pass
+
+    def spawn(self, submission: Path, modules: list[str], limits: Limits, hide: list[str]) -> WorkerConn:
+        import json
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(READY_SECONDS)
+        token = secrets.token_hex(16)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", "--connect", f"127.0.0.1:{listener.getsockname()[1]}",
+             "--token", token, "--submission", str(submission), "--modules", ",".join(modules),
+             "--limits", json.dumps(limits.as_dict())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        try:
+            while True:
+                sock, _ = listener.accept()
+                sock.settimeout(10)
+                if sock.recv(33) == token.encode() + b"\n":
+                    break
+                sock.close()
+        finally:
+            listener.close()
+        self.procs[proc.pid] = proc
+        return WorkerConn(pid=proc.pid, sock=sock, out_fd=os.dup(proc.stdout.fileno()), isolation={},
+                          limits=limits, launcher=self)
+
+    def kill(self, conn: WorkerConn) -> dict:
+        proc = self.procs.pop(conn.pid, None)
+        if proc is None:
+            return {}
+        proc.kill()
+        return _popen_status(proc, killed=True)
+
+    def wait(self, conn: WorkerConn, timeout: float = 1.0) -> dict:
+        proc = self.procs.get(conn.pid)
+        if proc is None:
+            return {}
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return self.kill(conn)
+        self.procs.pop(conn.pid, None)
+        return _popen_status(proc)
+
+
+def _popen_status(proc: subprocess.Popen, killed: bool = False) -> dict:
+    code = proc.wait()
+    return {"exit_code": code if code >= 0 else None, "signal": -code if code < 0 else None, "killed": killed}
+
+
+def default_isolation() -> str:
+    forced = os.environ.get("AUTOGRADER_ISOLATION")
+    if forced:
+        return forced
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def launcher_for(mode: str):
+    if mode == "fork":
+        return ForkLauncher.shared()
+    if mode == "spawn":
+        return SpawnLauncher()
+    raise ValueError(f"unknown isolation {mode!r} (fork, spawn or none)")
+
+
+# ------------------------------------------------------------------ sessions
+
+
+@dataclass
+class Reply:
+    value_tree: Any
+    buffers: list[bytes]
+    raw: dict
+
+
+class Session:
+    """One submission's connection to its (replaceable) worker."""
+
+    def __init__(self, submission: Path, modules: list[str], limits: Limits, hide: list[str], mode: str) -> None:
+        self.submission = Path(submission).resolve()
+        self.modules = list(modules)
+        self.limits = limits
+        self.hide = hide
+        self.mode = mode
+        self.launcher = launcher_for(mode)
+        self.conn: WorkerConn | None = None
+        self.generation = 0
+        self.spent = 0.0
+        self.isolation: dict = {}
+        self.import_failure: errors.SubmissionProblem | None = None
+        self.printed = bytearray()  # what the student's code printed, for the report
+
+    # ---------------------------------------------------------- lifecycle
+
+    def _worker(self, limits: Limits) -> WorkerConn:
+        if self.conn is not None and self.conn.limits.worker_key() != limits.worker_key():
+            self._end_worker()
+        if self.conn is None:
+            if self.import_failure is not None:
+                raise self.import_failure
+            self._check_budget()
+            start = time.monotonic()
+            conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            self.conn = conn
+            self.generation += 1
+            try:
+                ready = self._recv(conn, limits.call_seconds, what="starting your code")
+                if not ready.raw.get("ok", True):
+                    raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
+                conn.isolation = ready.raw.get("isolation", {})
+                self.isolation = conn.isolation
+                wire.send(conn.sock, {"op": "import"})
+                reply = self._recv(conn, limits.call_seconds, what="importing your modules")
+            except errors.WorkerDied as exc:
+                # A crash or hang at import happens again on every retry: remember it.
+                self.import_failure = errors.WorkerDied(f"while importing your modules: {exc.message}")
+                raise self.import_failure from None
+            finally:
+                self.spent += time.monotonic() - start
+            conn.imported = reply.raw.get("modules", {})
+        return self.conn
+
+    def _end_worker(self) -> dict:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return {}
+        status = conn.launcher.kill(conn)
+        self._drain(conn)
+        conn.close()
+        return status
+
+    def close(self) -> None:
+        self._end_worker()
+
+    def release(self) -> None:
+        """Forget the objects kept for the test that just ended."""
+        if self.conn is not None:
+            try:
+                self.request({"op": "release"}, [], self.limits)
+            except errors.SubmissionProblem:
+                pass
+
+    # ---------------------------------------------------------- requests
+
+    def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: str = "") -> Reply:
+        conn = self._worker(limits)
+        self._check_budget()
+        timeout = min(limits.call_seconds, self.limits.submission_seconds - self.spent)
+        start = time.monotonic()
+        try:
+            try:
+                wire.send(conn.sock, msg, buffers)
+            except OSError:
+                pass  # the worker is gone; _recv reports how it ended
+            return self._recv(conn, timeout, what=what)
+        finally:
+            self.spent += time.monotonic() - start
+
+    def _recv(self, conn: WorkerConn, timeout: float, what: str) -> Reply:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        sel = selectors.DefaultSelector()
+        sel.register(conn.sock, selectors.EVENT_READ, "sock")
+        sel.register(conn.out_fd, selectors.EVENT_READ, "out")
+        out_open = True
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._end_worker()
+                    raise errors.WorkerDied(
+                        f"took longer than {timeout:.3g} s {_while(what)}; look for an infinite loop "
+                        f"or work that grows too fast (the time limit per call is {conn.limits.call_seconds:g} s)"
+                    )
+                for key, _ in sel.select(remaining):
+                    if key.data == "out":
+                        if not self._read_output(conn):
+                            sel.unregister(conn.out_fd)
+                            out_open = False
+                        continue
+                    conn.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                    try:
+                        msg, bufs = wire.recv(conn.sock)
+                    except (EOFError, ConnectionError, socket.timeout, OSError, wire.WireError) as exc:
+                        raise self._died(conn, exc, what) from None
+                    if out_open:
+                        self._drain(conn)
+                    return Reply(msg.get("value"), bufs, msg)
+        finally:
+            sel.close()
+
+    def _read_output(self, conn: WorkerConn) -> bool:
+        try:
+            chunk = os.read(conn.out_fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        conn.output_total += len(chunk)
+        room = conn.limits.output_bytes - len(self.printed)
+        if room > 0:
+            self.printed += chunk[:room]
+        if conn.output_total > conn.limits.output_bytes:
+            self._end_worker()
+            raise errors.WorkerDied(
+                f"printed more than {conn.limits.output_bytes} bytes; remove print statements from loops"
+            )
+        return True
+
+    def _drain(self, conn: WorkerConn) -> None:
+        os.set_blocking(conn.out_fd, False)
+        try:
+            while self._read_output(conn):
+                sel = selectors.DefaultSelector()
+                sel.register(conn.out_fd, selectors.EVENT_READ)
+                ready = sel.select(0)
+                sel.close()
+                if not ready:
+                    break
+        except (OSError, ValueError):
+            pass
+        except errors.WorkerDied:
+            raise
+
+    def _died(self, conn: WorkerConn, exc: BaseException, what: str) -> errors.WorkerDied:
+        if isinstance(exc, wire.WireError):
+            self._end_worker()
+            return errors.WorkerDied(f"sent a reply the grader cannot read ({exc}) {_while(what)}")
+        status = conn.launcher.wait(conn, timeout=1.0)
+        self.conn = None
+        self._drain(conn)
+        conn.close()
+        return errors.WorkerDied(_describe_exit(status, conn.limits) + " " + _while(what))
+
+    def _check_budget(self) -> None:
+        if self.spent >= self.limits.submission_seconds:
+            self._end_worker()
+            raise errors.BudgetExhausted(
+                f"not run: this submission used up its time budget of {self.limits.submission_seconds:g} s "
+                "in earlier tests (look for code that hangs or is very slow)"
+            )
+
+
+def _while(what: str) -> str:
+    return f"while {what}" if what else ""
+
+
+def _describe_exit(status: dict, limits: Limits) -> str:
+    sig = status.get("signal")
+    code = status.get("exit_code")
+    if status.get("oom_killed"):
+        return f"used more than the memory limit of {limits.memory_mb} MiB and was stopped"
+    if sig == getattr(signal, "SIGXCPU", -1):
+        return f"used more than {limits.cpu_seconds:g} s of CPU time and was stopped"
+    if sig == getattr(signal, "SIGXFSZ", -1):
+        return f"wrote a file larger than {limits.file_size_mb} MiB and was stopped"
+    if sig == signal.SIGKILL:
+        return f"was killed (probably over the memory limit of {limits.memory_mb} MiB)"
+    if sig == signal.SIGSEGV:
+        return "crashed with a segmentation fault"
+    if sig is not None:
+        return f"was ended by signal {signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig}"
+    if code is not None:
+        return f"ended the process with exit code {code} (os._exit, or a crash in a library)"
+    return "stopped unexpectedly"
+
+
+class InProcessSession:
+    """No isolation: the submission is imported into the judge. For benchmarks and trusted code only."""
+
+    mode = "none"
+
+    def __init__(self, submission: Path, modules: list[str], limits: Limits) -> None:
+        self.submission = Path(submission)
+        self.modules_names = list(modules)
+        self.limits = limits
+        self.modules: dict[str, Any] = {}
+        self.import_errors: dict[str, BaseException] = {}
+        self.isolation = {"process": "in-process (no isolation)"}
+        self.generation = 1
+        self.printed = bytearray()
+        sys.path.insert(0, str(self.submission))
+        try:
+            for name in modules:
+                sys.modules.pop(name, None)
+                try:
+                    self.modules[name] = importlib.import_module(name)
+                except BaseException as exc:  # noqa: BLE001
+                    self.import_errors[name] = exc
+        finally:
+            sys.path.remove(str(self.submission))
+            for name in modules:
+                sys.modules.pop(name, None)
+
+    def close(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass

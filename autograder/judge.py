@@ -1,0 +1,393 @@
+"""The judge step: a pytest plugin that runs an assignment's tests against one submission.
+
+Registered through the ``pytest11`` entry point, it stays inert until pytest
+is given ``--submission``. Then it provides the authoring contract's fixtures
+(``submission``, ``reference``, ``rng``), honours the marks (``points``,
+``public`` / ``hidden`` / ``after_due``, ``time_limit``, ``limits``, ``gpu``),
+names catalogued mistakes on failure, and writes one results document.
+
+Run by hand, e.g.::
+
+    pytest solutions/backprop/tests --submission solutions/backprop/samples/reference
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import __version__, errors
+from .config import Assignment, Limits, load_assignment
+from .isolate import InProcessSession, Session, default_isolation
+from .mistakes import Mistake, ReferenceNamespace, diagnose, load_catalogue
+from .proxy import SubmissionProxy
+
+VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
+MARKS = {
+    "points(n)": "the points a test is worth (default 1)",
+    "public": "visible to students and run by `autograder check`",
+    "hidden": "run only when grading; result hidden from students (the default)",
+    "after_due": "run only when grading; result shown after the due date",
+    "time_limit(seconds)": "wall-time limit of each call into student code in this test",
+    "limits(**kw)": "override worker limits for this test (see autograder.config.Limits)",
+    "gpu": "runs on CUDA; skipped with a reason when no CUDA device is present",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder", "autograder judge")
+    group.addoption("--submission", help="folder of the submission to grade (enables the judge)")
+    group.addoption("--assignment-dir", help="folder with assignment.toml (default: parent of the tests folder)")
+    group.addoption("--reference-dir", help="folder of the reference modules (grading only)")
+    group.addoption("--student", help="student id recorded in the results (default: submission folder name)")
+    group.addoption("--results", help="write the results JSON here")
+    group.addoption("--seed", type=int, help="seed of the rng fixture (default: random, recorded)")
+    group.addoption("--isolation", choices=["fork", "spawn", "none"], help="how student code is isolated")
+    group.addoption("--public-only", action="store_true", help="run only tests marked public")
+    group.addoption("--hide", action="append", default=[], help="extra folder the worker must not see")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for spec, doc in MARKS.items():
+        config.addinivalue_line("markers", f"{spec}: {doc}")
+    if config.getoption("submission", None):
+        config.stash[_STATE] = JudgeState.from_config(config)
+
+
+_STATE = pytest.StashKey["JudgeState"]()
+
+
+def _state(config: pytest.Config) -> "JudgeState":
+    try:
+        return config.stash[_STATE]
+    except KeyError:
+        raise pytest.UsageError("this test needs the autograder judge: pass --submission PATH") from None
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    name: str
+    max_score: float
+    visibility: str
+    score: float = 0.0
+    outcome: str = "failed"
+    output: str = ""
+    duration: float = 0.0
+    mistakes: list[dict] = field(default_factory=list)
+
+    def as_dict(self, number: int) -> dict:
+        return {
+            "name": self.name,
+            "number": str(number),
+            "nodeid": self.nodeid,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": "passed" if self.outcome == "passed" else "failed",
+            "outcome": self.outcome,
+            "output": self.output,
+            "visibility": self.visibility,
+            "duration": round(self.duration, 4),
+            "mistakes": self.mistakes,
+        }
+
+
+class JudgeState:
+    def __init__(self, assignment: Assignment, submission: Path, student: str, reference_dir: Path | None,
+                 results: Path | None, seed: int, isolation: str, public_only: bool, hide: list[str]) -> None:
+        self.assignment = assignment
+        self.submission = submission
+        self.student = student
+        self.reference_dir = reference_dir
+        self.results_path = results
+        self.seed = seed
+        self.public_only = public_only
+        self.started = time.monotonic()
+        self.tests: dict[str, TestResult] = {}
+        self._reference: ReferenceNamespace | None = None
+        self._catalogue: list[Mistake] | None = None
+        limits = assignment.limits
+        if isolation == "none":
+            self.session = InProcessSession(submission, list(assignment.modules), limits)
+        else:
+            self.session = Session(submission, list(assignment.modules), limits, hide, isolation)
+        self.proxy = SubmissionProxy(self.session, list(assignment.modules), limits)
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> "JudgeState":
+        opt = config.getoption
+        submission = Path(opt("submission")).resolve()
+        if not submission.is_dir():
+            raise pytest.UsageError(f"--submission {submission}: not a folder")
+        if opt("assignment_dir"):
+            folder = Path(opt("assignment_dir"))
+        else:
+            args = [Path(a.split("::")[0]) for a in config.args]
+            first = args[0].resolve() if args else Path.cwd()
+            folder = (first if first.is_dir() else first.parent).parent
+        assignment = load_assignment(folder)
+        reference_dir = Path(opt("reference_dir")).resolve() if opt("reference_dir") else None
+        results = Path(opt("results")).resolve() if opt("results") else None
+        seed = opt("seed") if opt("seed") is not None else secrets.randbelow(2**31)
+        hide = _hidden_paths(assignment, submission, reference_dir, results, opt("hide"))
+        return cls(assignment, submission, opt("student") or submission.name, reference_dir, results, seed,
+                   opt("isolation") or default_isolation(), bool(opt("public_only")), hide)
+
+    @property
+    def reference(self) -> ReferenceNamespace:
+        if self.reference_dir is None:
+            raise pytest.UsageError("the reference solution is only available when grading (public tests cannot use it)")
+        if self._reference is None:
+            self._reference = ReferenceNamespace.load(self.reference_dir, list(self.assignment.modules))
+        return self._reference
+
+    @property
+    def catalogue(self) -> list[Mistake]:
+        if self._catalogue is None:
+            path = self.reference_dir / "mistakes.py" if self.reference_dir else None
+            self._catalogue = load_catalogue(path) if path else []
+        return self._catalogue
+
+    def document(self) -> dict:
+        tests = [t.as_dict(i + 1) for i, t in enumerate(self.tests.values())]
+        counted = [t for t in self.tests.values() if t.outcome != "skipped"]
+        score = round(sum(t.score for t in counted), 6)
+        max_score = round(sum(t.max_score for t in counted), 6)
+        named = sorted({m["name"] for t in self.tests.values() for m in t.mistakes})
+        skipped = [t for t in self.tests.values() if t.outcome == "skipped"]
+        summary = f"{score:g} / {max_score:g} points"
+        if skipped:
+            summary += f"; {len(skipped)} test(s) skipped ({skipped[0].output})"
+        return {
+            "assignment": self.assignment.name,
+            "student": self.student,
+            "score": score,
+            "max_score": max_score,
+            "execution_time": round(time.monotonic() - self.started, 3),
+            "output": summary,
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests,
+            "seed": self.seed,
+            "isolation": dict(self.session.isolation) | {"mode": self.session.mode},
+            "limits": self.assignment.limits.as_dict(),
+            "mistakes": named,
+            "student_output": bytes(self.session.printed).decode("utf-8", "replace"),
+            "engine": _engine_info(),
+        }
+
+
+def _hidden_paths(assignment: Assignment, submission: Path, reference_dir: Path | None,
+                  results: Path | None, extra: list[str]) -> list[str]:
+    """Folders a worker must not read: solutions, hidden tests, other submissions, results."""
+    candidates = [submission.parent, assignment.folder, *(Path(p) for p in extra)]
+    if reference_dir is not None:
+        candidates += [reference_dir, reference_dir.parent]
+    if results is not None:
+        candidates.append(results.parent)
+    course = reference_dir.parent.parent if reference_dir is not None else None
+    if course is not None:
+        candidates += [course / "solutions", course / "tests", course / ".git"]
+    candidates += [Path("/root"), Path("/home")]
+    seen: list[str] = []
+    for path in candidates:
+        real = os.path.realpath(path)
+        if real != "/" and os.path.isdir(real) and real not in seen:
+            seen.append(real)
+    return seen
+
+
+def _engine_info() -> dict:
+    info = {"version": __version__, "python": sys.version.split()[0], "numpy": np.__version__}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch"] = torch.__version__
+    return info
+
+
+# ------------------------------------------------------------------ collection
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _STATE not in config.stash:
+        return
+    state = config.stash[_STATE]
+    if state.public_only:
+        keep = [i for i in items if i.get_closest_marker("public")]
+        dropped = [i for i in items if not i.get_closest_marker("public")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    gpu_reason = _gpu_unavailable()
+    for item in items:
+        if gpu_reason and item.get_closest_marker("gpu"):
+            item.add_marker(pytest.mark.skip(reason=gpu_reason))
+        state.tests[item.nodeid] = TestResult(
+            nodeid=item.nodeid,
+            name=_display_name(item),
+            max_score=float(_points(item)),
+            visibility=_visibility(item),
+        )
+
+
+def _gpu_unavailable() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return "GPU test skipped: torch is not installed"
+    if not torch.cuda.is_available():
+        return "GPU test skipped: no CUDA device on this machine"
+    return None
+
+
+def _points(item: pytest.Item) -> float:
+    mark = item.get_closest_marker("points")
+    return mark.args[0] if mark and mark.args else 1
+
+
+def _visibility(item: pytest.Item) -> str:
+    for mark in ("public", "after_due", "hidden"):
+        if item.get_closest_marker(mark):
+            return VISIBILITY[mark]
+    return VISIBILITY["hidden"]
+
+
+def _display_name(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return f"{item.name}: {first}" if first else item.name
+
+
+def _test_limits(item: pytest.Item, base: Limits) -> Limits:
+    limits = base
+    mark = item.get_closest_marker("limits")
+    if mark:
+        limits = limits.merged(**mark.kwargs)
+    mark = item.get_closest_marker("time_limit")
+    if mark:
+        limits = limits.merged(call_seconds=float(mark.args[0]))
+    return limits
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture
+def submission(request: pytest.FixtureRequest) -> SubmissionProxy:
+    """The student's code, running in a sandboxed worker (see autograder.proxy)."""
+    state = _state(request.config)
+    state.proxy.new_test(_test_limits(request.node, state.assignment.limits))
+    return state.proxy
+
+
+@pytest.fixture
+def reference(request: pytest.FixtureRequest) -> ReferenceNamespace:
+    """The reference solution, imported in the judge (never in the worker)."""
+    return _state(request.config).reference
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A numpy Generator seeded from the run's seed and the test's id (reproducible with --seed)."""
+    seed = _state(request.config).seed if _STATE in request.config.stash else 0
+    return np.random.default_rng([seed, zlib.crc32(request.node.nodeid.encode())])
+
+
+# ------------------------------------------------------------------ reporting
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    config = item.config
+    if _STATE not in config.stash:
+        return report
+    state = config.stash[_STATE]
+    result = state.tests.get(item.nodeid)
+    if result is None:
+        return report
+    result.duration += call.duration
+    if report.skipped and call.when in ("setup", "call"):
+        result.outcome = "skipped"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        result.output = reason.removeprefix("Skipped: ")
+    elif report.failed and call.when in ("setup", "call"):
+        _record_failure(state, item, result, call)
+    elif report.passed and call.when == "call":
+        result.outcome = "passed"
+        result.score = result.max_score
+    return report
+
+
+def _record_failure(state: JudgeState, item: pytest.Item, result: TestResult, call: pytest.CallInfo) -> None:
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, errors.SubmissionProblem):
+        result.outcome = {
+            errors.NotImplementedYet: "not_implemented",
+            errors.WorkerDied: "crashed",
+            errors.BudgetExhausted: "budget",
+            errors.StudentException: "exception",
+        }.get(type(exc), "failed")
+        result.output = exc.message
+    elif isinstance(exc, AssertionError):
+        result.outcome = "failed"
+        text = str(exc).strip()
+        result.output = text if text else _assert_source(call)
+    else:
+        # A bug in the test or the engine, not the student's fault: say so loudly.
+        result.outcome = "error"
+        result.output = f"grader error in {call.when} ({type(exc).__name__}: {exc}); please report this to the course staff"
+    result.score = 0.0
+    if result.outcome in ("failed", "exception") and state.reference_dir is not None:
+        try:
+            found = diagnose(state.proxy.calls, state.reference, state.catalogue)
+        except Exception as diag_exc:  # noqa: BLE001 - diagnosis must never hide the failure
+            found = []
+            result.output += f"\n(mistake diagnosis unavailable: {diag_exc})"
+        for m in found:
+            result.mistakes.append({"name": m.name, "hint": m.hint, "target": m.target})
+        if found:
+            result.output += "\n" + "\n".join(f"Known mistake: {m.name}. {m.hint}".rstrip() for m in found)
+
+
+def _assert_source(call: pytest.CallInfo) -> str:
+    try:
+        return call.excinfo.exconly().strip()
+    except Exception:  # noqa: BLE001
+        return "assertion failed"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if _STATE not in config.stash:
+        return
+    state = config.stash[_STATE]
+    state.session.close()
+    doc = state.document()
+    config.stash[_DOCUMENT] = doc
+    if state.results_path is not None:
+        write_json(state.results_path, doc)
+
+
+_DOCUMENT = pytest.StashKey[dict]()
+
+
+def write_json(path: Path, doc: dict) -> None:
+    """Write atomically, so a crash never leaves half a results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def document_of(config: pytest.Config) -> dict | None:
+    return config.stash.get(_DOCUMENT, None)

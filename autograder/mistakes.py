@@ -1,0 +1,281 @@
+"""The catalogue of known mistakes, and naming them in feedback.
+
+An exercise's ``mistakes.py`` holds small wrong variants of its reference::
+
+    @mistake("affine_backward", "db not summed over the batch",
+             hint="db must have shape (M,): sum dout over the batch axis.")
+    def affine_backward(dout, cache):
+        ...
+
+The target is a name in the primary module, or ``module.Name`` for another
+one. The variant runs in a copy of the reference module where the target is
+replaced, so functions that call the target (a two-layer net calling
+``affine_backward``) inherit the mistake too.
+
+When a test fails, ``diagnose`` replays the test's recorded calls on each
+variant and names the mistakes whose outputs match the student's where the
+reference's do not. All of this runs in the judge, on trusted code.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+_REGISTRY: list["Mistake"] = []
+
+
+@dataclass(frozen=True)
+class Mistake:
+    target: str
+    name: str
+    hint: str
+    variant: Any  # the function or class that replaces the target
+
+    @property
+    def module(self) -> str | None:
+        return self.target.split(".", 1)[0] if "." in self.target else None
+
+    @property
+    def attr(self) -> str:
+        return self.target.split(".", 1)[1] if "." in self.target else self.target
+
+
+def mistake(target: str, name: str, hint: str = "") -> Callable:
+    """Register the decorated function (or class) as a wrong variant of ``target``."""
+
+    def register(obj):
+        _REGISTRY.append(Mistake(target=target, name=name, hint=hint, variant=obj))
+        return obj
+
+    return register
+
+
+def load_catalogue(path: Path) -> list[Mistake]:
+    """Import an exercise's mistakes.py and return its mistakes in file order."""
+    if not Path(path).is_file():
+        return []
+    start = len(_REGISTRY)
+    spec = importlib.util.spec_from_file_location(f"_mistakes_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = _REGISTRY[start:]
+    del _REGISTRY[start:]
+    return found
+
+
+def variant_namespace(reference: "ReferenceNamespace", m: Mistake) -> "ReferenceNamespace":
+    """A copy of the reference in which ``m.target`` is replaced by the variant."""
+    module_name = m.module if m.module in reference.modules else reference.primary
+    copies = {name: _copy_module(mod) for name, mod in reference.modules.items()}
+    target_mod = copies[module_name]
+    attr = m.attr if m.module in reference.modules else m.target
+    replacement = _rebind(m.variant, target_mod.__dict__)
+    setattr(target_mod, attr, replacement)
+    # Modules that imported the target by name (``from backprop import f``) see the variant too.
+    for mod in copies.values():
+        for key, val in list(vars(mod).items()):
+            if val is getattr(reference.modules[module_name], attr, None):
+                setattr(mod, key, replacement)
+            elif isinstance(val, types.ModuleType) and val.__name__ in copies:
+                setattr(mod, key, copies[val.__name__])
+    return ReferenceNamespace(copies, reference.primary)
+
+
+def _copy_module(module: types.ModuleType) -> types.ModuleType:
+    clone = types.ModuleType(module.__name__)
+    clone.__dict__.update(module.__dict__)
+    for key, val in list(clone.__dict__.items()):
+        if isinstance(val, types.FunctionType) and val.__module__ == module.__name__:
+            clone.__dict__[key] = _rebind(val, clone.__dict__)
+    return clone
+
+
+def _rebind(obj: Any, namespace: dict) -> Any:
+    """The same function with its globals looked up in ``namespace``."""
+    if isinstance(obj, types.FunctionType):
+        fn = types.FunctionType(obj.__code__, namespace, obj.__name__, obj.__defaults__, obj.__closure__)
+        fn.__kwdefaults__ = obj.__kwdefaults__
+        fn.__dict__.update(obj.__dict__)
+        return fn
+    return obj  # a class keeps its own globals; it may only use names of its own module
+
+
+class ReferenceNamespace:
+    """The ``reference`` fixture: the reference modules, imported in the judge.
+
+    ``reference.affine_forward`` reaches the primary module,
+    ``reference.backprop_torch.SigmoidFunction`` another one.
+    """
+
+    def __init__(self, modules: dict[str, types.ModuleType], primary: str) -> None:
+        self.modules = modules
+        self.primary = primary
+
+    def __getattr__(self, name: str) -> Any:
+        modules = self.__dict__.get("modules", {})
+        if name in modules:
+            return modules[name]
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(modules[self.__dict__["primary"]], name)
+
+    @classmethod
+    def load(cls, folder: Path, names: list[str]) -> "ReferenceNamespace":
+        """Import the reference modules from ``folder`` under private names."""
+        folder = Path(folder)
+        modules: dict[str, types.ModuleType] = {}
+        saved = {n: sys.modules.get(n) for n in names}
+        sys.path.insert(0, str(folder))
+        try:
+            for name in names:
+                sys.modules.pop(name, None)
+            for name in names:
+                path = folder / f"{name}.py"
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module  # so sibling modules can import it by name
+                spec.loader.exec_module(module)
+                modules[name] = module
+        finally:
+            sys.path.remove(str(folder))
+            for name, old in saved.items():
+                if old is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = old
+        return cls(modules, names[0])
+
+
+# ------------------------------------------------------------------ diagnosis
+
+
+def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake]) -> list[Mistake]:
+    """The catalogued mistakes that explain the student's recorded outputs."""
+    completed = [c for c in calls if c.error is None]
+    if not completed or not catalogue:
+        return []
+    truth = _replay(completed, reference)
+    found = []
+    for m in catalogue:
+        try:
+            variant = _replay(completed, variant_namespace(reference, m))
+        except Exception:  # noqa: BLE001 - a variant may legitimately crash on other inputs
+            continue
+        for call, want, wrong in zip(completed, truth, variant):
+            if wrong is _FAILED:
+                continue
+            if _matches(call.value, wrong) and not _matches(call.value, want):
+                found.append(m)
+                break
+    return found
+
+
+_FAILED = object()
+
+
+def _replay(calls: list, namespace: ReferenceNamespace) -> list:
+    """Re-run the calls on ``namespace``; objects passed back are mapped to the replay's own."""
+    results = []
+    mapping: dict[int, Any] = {}
+    for call in calls:
+        fn = _resolve(namespace, call.path)
+        args = _substitute(call.args, mapping)
+        kwargs = _substitute(call.kwargs, mapping)
+        try:
+            out = fn(*_copy(args), **_copy(kwargs))
+        except Exception:  # noqa: BLE001
+            out = _FAILED
+        _link(call.value, out, mapping)
+        results.append(out)
+    return results
+
+
+def _resolve(namespace: ReferenceNamespace, path: str) -> Any:
+    head, *rest = path.split(".")
+    obj = getattr(namespace, head)
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _link(student: Any, replayed: Any, mapping: dict) -> None:
+    if isinstance(student, tuple) and isinstance(replayed, tuple) and len(student) == len(replayed):
+        mapping[id(student)] = replayed
+        for s, r in zip(student, replayed):
+            _link(s, r, mapping)
+    elif student is not None and not isinstance(student, (int, float, str, bool)):
+        mapping[id(student)] = replayed
+
+
+def _substitute(value: Any, mapping: dict) -> Any:
+    if id(value) in mapping:
+        return mapping[id(value)]
+    if isinstance(value, tuple):
+        return tuple(_substitute(v, mapping) for v in value)
+    if isinstance(value, list):
+        return [_substitute(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, mapping) for k, v in value.items()}
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value.detach().clone().requires_grad_(value.requires_grad)
+    except ImportError:
+        pass
+    return value
+
+
+def _matches(student: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """Loose structural equality of plain results (numbers, arrays, tensors, containers)."""
+    if other is _FAILED:
+        return False
+    if isinstance(other, tuple) and isinstance(student, tuple):
+        # A cache (second element of a forward) is opaque: compare what both sides can.
+        return len(student) == len(other) and all(
+            _matches(s, o, rtol, atol) for s, o in zip(student, other) if _comparable(s) and _comparable(o)
+        ) and any(_comparable(s) for s in student)
+    if isinstance(other, dict) and isinstance(student, dict):
+        return set(student) == set(other) and all(_matches(student[k], other[k], rtol, atol) for k in other)
+    a, b = _as_array(student), _as_array(other)
+    if a is None or b is None or a.shape != b.shape:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _comparable(value: Any) -> bool:
+    return _as_array(value) is not None or isinstance(value, (tuple, dict))
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
+        return value.astype(np.float64) if value.dtype.kind != "c" else value
+    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, str):
+        return np.asarray(value, dtype=np.float64)
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().double().numpy()
+    except ImportError:
+        pass
+    return None

@@ -1,0 +1,75 @@
+"""Helpers that run inside the worker, next to the student's code.
+
+They only gather observations and return them as data; every comparison is
+made by the judge. A student may patch them, which can only change the data
+returned, never the verdict's logic.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def sum_of_squares(x):
+    """f(x) = sum(x**2); gradient 2x."""
+    return float(np.sum(x * x))
+
+
+def sin_sum(x):
+    """f(x) = sum(sin x); gradient cos x."""
+    return float(np.sum(np.sin(x)))
+
+
+def cubic_mix(x):
+    """f(x) = sum(x**3 + x**2); gradient 3x**2 + 2x."""
+    return float(np.sum(x**3 + x**2))
+
+
+def vjp(fn, inputs, grad_outputs):
+    """Run fn(*inputs) and backpropagate grad_outputs: returns (output, input grads).
+
+    Floating-point tensor inputs get requires_grad; the others get None as grad.
+    """
+    import torch
+
+    leaves = []
+    for x in inputs:
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            leaves.append(x.detach().clone().requires_grad_(True))
+        else:
+            leaves.append(x)
+    out = fn(*leaves)
+    outs = out if isinstance(out, tuple) else (out,)
+    grads = grad_outputs if isinstance(grad_outputs, tuple) else (grad_outputs,)
+    pairs = [(o, g) for o, g in zip(outs, grads) if isinstance(o, torch.Tensor) and o.requires_grad]
+    if pairs:
+        torch.autograd.backward([o for o, _ in pairs], [g for _, g in pairs])
+    in_grads = tuple(x.grad if isinstance(x, torch.Tensor) and x.requires_grad else None for x in leaves)
+    detached = tuple(o.detach() if isinstance(o, torch.Tensor) else o for o in outs)
+    return (detached if isinstance(out, tuple) else detached[0]), in_grads
+
+
+def jacobian(fn, inputs):
+    """The analytic Jacobian of fn at inputs, one backward pass per output element.
+
+    Returns a tuple with, per input, an array of shape (out.numel(), input.numel())
+    (None for non-differentiable inputs), built from the student's backward.
+    """
+    import torch
+
+    leaves = [x.detach().clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
+              else x for x in inputs]
+    out = fn(*leaves)
+    flat = out.reshape(-1)
+    rows: list[list] = [[] for _ in leaves]
+    for j in range(flat.numel()):
+        for x in leaves:
+            if isinstance(x, torch.Tensor) and x.grad is not None:
+                x.grad = None
+        grad = torch.zeros_like(flat)
+        grad[j] = 1
+        flat.backward(grad, retain_graph=True)
+        for i, x in enumerate(leaves):
+            if isinstance(x, torch.Tensor) and x.requires_grad:
+                g = x.grad if x.grad is not None else torch.zeros_like(x)
+                rows[i].append(g.reshape(-1).detach().cpu().numpy().copy())
+    return tuple(np.stack(r) if r else None for r in rows)

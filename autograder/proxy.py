@@ -1,0 +1,296 @@
+"""The ``submission`` fixture's object: the student's code, seen from the judge.
+
+``submission.affine_forward(x, w, b)`` sends the call to the worker and
+returns plain data. Attribute access builds a path (``Remote``), a call sends
+it. Results that cannot travel come back as ``Handle`` objects, which can be
+passed back in or called further (``opt.step()``). A tuple the worker returned
+(a layer's cache) is passed back by reference, so the student's backward gets
+its own object, whatever its format.
+
+Every call of a test is recorded (``calls``) so that, when the test fails,
+the mistake catalogue can replay the same calls on its wrong variants.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors, wire
+from .config import Limits
+
+
+@dataclass
+class CallRecord:
+    path: str  # e.g. "affine_backward" or "backprop_torch.SigmoidFunction.apply"
+    args: tuple
+    kwargs: dict
+    value: Any = None
+    error: BaseException | None = None
+    result_id: int | None = None
+
+
+@dataclass
+class Inspection:
+    """A call observed closely: its result, its arguments after it, and aliasing."""
+
+    value: Any
+    args_after: tuple
+    aliases: list[str] = field(default_factory=list)
+
+
+class Remote:
+    """A path to something in the student's code (a function, a class, a kept object)."""
+
+    def __init__(self, proxy: "SubmissionProxy", root: str, path: tuple = (), generation: int = 0) -> None:
+        object.__setattr__(self, "_proxy", proxy)
+        object.__setattr__(self, "_root", root)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_generation", generation)
+
+    def __getattr__(self, name: str) -> "Remote":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Remote(self._proxy, self._root, self._path + ((".", name),), self._generation)
+
+    def __getitem__(self, key) -> "Remote":
+        return Remote(self._proxy, self._root, self._path + (("[]", key),), self._generation)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("cannot set attributes on the student's objects from a test")
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self._proxy._call(self, args, kwargs)
+
+    def inspect(self, *args, **kwargs) -> Inspection:
+        return self._proxy._call(self, args, kwargs, inspect=True)
+
+    def fetch(self) -> Any:
+        """The value this path names, as data (e.g. a kept tensor, an attribute)."""
+        return self._proxy._fetch(self)
+
+    @property
+    def dotted(self) -> str:
+        base = self._root.split(":", 1)[1] if self._root.startswith(("module:", "import:")) else "object"
+        parts = [base] + [f".{a}" if op == "." else f"[{a!r}]" for op, a in self._path]
+        return "".join(parts)
+
+    def node(self) -> dict:
+        return {"t": "ref", "root": self._root, "path": [list(step) for step in self._path]}
+
+    def __repr__(self) -> str:
+        return f"<student's {self.dotted}>"
+
+
+class Handle(Remote):
+    """An object that stayed in the worker (it could not travel as data)."""
+
+    def __init__(self, proxy, handle_id: int, type_name: str, generation: int) -> None:
+        super().__init__(proxy, f"handle:{handle_id}", (), generation)
+        object.__setattr__(self, "type_name", type_name)
+
+    def __repr__(self) -> str:
+        return f"<object of type {self.type_name} in the student's worker>"
+
+
+class SubmissionProxy:
+    """What tests receive as ``submission``."""
+
+    def __init__(self, session, modules: list[str], limits: Limits) -> None:
+        self._session = session
+        self._modules = list(modules)
+        self.limits = limits  # the judge sets per-test limits here
+        self.calls: list[CallRecord] = []
+        self._sent_back: dict[int, tuple[Any, dict]] = {}  # id(obj) -> (obj, ref node)
+
+    def __getattr__(self, name: str) -> Remote:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        gen = getattr(self._session, "generation", 0)
+        if name in self._modules:
+            return Remote(self, f"module:{name}", (), gen)
+        return Remote(self, f"module:{self._modules[0]}", ((".", name),), gen)
+
+    def library(self, dotted: str) -> Remote:
+        """A module the worker may import for a test's use (numpy, math, torch, autograder.probes)."""
+        return Remote(self, f"import:{dotted}", (), getattr(self._session, "generation", 0))
+
+    def vjp(self, fn: Remote, inputs: tuple, grad_outputs: Any) -> tuple[Any, tuple]:
+        """Run ``fn(*inputs)`` in the worker and backpropagate ``grad_outputs``: (output, input grads)."""
+        return self.library("autograder.probes").vjp(fn, tuple(inputs), grad_outputs)
+
+    def new_test(self, limits: Limits) -> None:
+        self.limits = limits
+        self.calls = []
+        self._sent_back.clear()
+        self._session.release()
+
+    # --------------------------------------------------------------- calls
+
+    def _call(self, target: Remote, args: tuple, kwargs: dict, inspect: bool = False) -> Any:
+        record = CallRecord(path=target.dotted.split(".", 1)[-1] if target._root == f"module:{self._modules[0]}"
+                            else target.dotted, args=args, kwargs=kwargs)
+        self.calls.append(record)
+        try:
+            if self._session.mode == "none":
+                outcome = self._call_in_process(target, args, kwargs, inspect)
+            else:
+                outcome = self._call_remote(target, args, kwargs, inspect, record)
+        except BaseException as exc:
+            record.error = exc
+            raise
+        record.value = outcome.value if inspect else outcome
+        return outcome
+
+    def _call_remote(self, target: Remote, args, kwargs, inspect: bool, record: CallRecord) -> Any:
+        self._check_generation(target)
+        tree_args, bufs = wire.encode(tuple(args), keep=self._unsendable, prefer=self._prefer)
+        tree_kwargs, more = wire.encode(dict(kwargs), keep=self._unsendable, prefer=self._prefer)
+        _shift_buffers(tree_kwargs, len(bufs))
+        msg = {"op": "call", "target": target.node(), "args": tree_args, "kwargs": tree_kwargs, "inspect": inspect}
+        reply = self._session.request(msg, bufs + more, self.limits, what=f"running {target.dotted}")
+        raw = reply.raw
+        if not raw.get("ok"):
+            raise _problem(raw.get("error", {}), target)
+        value = self._decode(raw.get("value"), reply.buffers)
+        record.result_id = raw.get("result")
+        self._index(value, {"t": "ref", "root": f"result:{raw.get('result')}", "path": []})
+        if not inspect:
+            return value
+        args_after = self._decode(raw.get("args_after"), reply.buffers)
+        return Inspection(value, args_after, list(raw.get("aliases", [])))
+
+    def _fetch(self, target: Remote) -> Any:
+        if self._session.mode == "none":
+            return _resolve_local(self._session, target)
+        self._check_generation(target)
+        reply = self._session.request({"op": "fetch", "target": target.node()}, [], self.limits,
+                                      what=f"reading {target.dotted}")
+        if not reply.raw.get("ok"):
+            raise _problem(reply.raw.get("error", {}), target)
+        return self._decode(reply.raw.get("value"), reply.buffers)
+
+    def _decode(self, tree, buffers) -> Any:
+        gen = self._session.generation
+
+        def resolve(node: dict) -> Any:
+            if node.get("t") == "handle" and type(node.get("id")) is int:
+                return Handle(self, node["id"], str(node.get("type", "?"))[:200], gen)
+            raise wire.WireError("unexpected reference in a reply")
+
+        try:
+            return wire.decode(tree, buffers, resolve=resolve, device_map=_device_map)
+        except wire.WireError as exc:
+            raise errors.WorkerDied(f"sent a reply the grader cannot read ({exc})") from None
+
+    def _index(self, value: Any, node: dict) -> None:
+        """Remember every tuple of a result, so that passing it back sends a reference."""
+        if type(value) is tuple:
+            self._sent_back[id(value)] = (value, node)
+            for i, item in enumerate(value):
+                self._index(item, {**node, "path": node["path"] + [["[]", i]]})
+
+    def _prefer(self, value: Any) -> dict | None:
+        if isinstance(value, Remote):
+            self._check_generation(value)
+            return value.node()
+        hit = self._sent_back.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        return None
+
+    def _unsendable(self, value: Any) -> dict:
+        raise errors.SubmissionProblem(f"the test tried to send a {type(value).__name__}, which cannot travel")
+
+    def _check_generation(self, remote: Remote) -> None:
+        if remote._root.startswith(("handle:", "result:")) and remote._generation != self._session.generation:
+            raise errors.WorkerDied(
+                "this object lived in a worker that was replaced after an earlier failure in this test"
+            )
+
+    # ------------------------------------------------------------ in-process
+
+    def _call_in_process(self, target: Remote, args, kwargs, inspect: bool) -> Any:
+        fn = _resolve_local(self._session, target)
+        if not inspect:
+            return _run_local(fn, target, args, kwargs)
+        originals = copy.deepcopy(args)
+        value = _run_local(fn, target, originals, kwargs)
+        return Inspection(value, originals, _local_aliases(value, originals))
+
+
+def _run_local(fn, target, args, kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise errors.NotImplementedYet(f"{target.dotted}: not implemented yet") from None
+
+
+def _resolve_local(session, target: Remote) -> Any:
+    import importlib
+
+    kind, _, key = target._root.partition(":")
+    if kind == "module":
+        if key in session.import_errors:
+            exc = session.import_errors[key]
+            if isinstance(exc, ModuleNotFoundError):
+                raise errors.NotImplementedYet(f"{key}.py is not in your submission")
+            raise errors.StudentException(f"importing {key}.py failed: {type(exc).__name__}: {exc}")
+        obj = session.modules[key]
+    elif kind == "import":
+        obj = importlib.import_module(key)
+    elif kind == "handle":
+        raise errors.SubmissionProblem("handles do not exist in-process")
+    for op, arg in target._path:
+        if op == ".":
+            if not hasattr(obj, arg) and kind == "module":
+                raise errors.NotImplementedYet(f"{arg} is missing from {key}.py: not implemented yet")
+            obj = getattr(obj, arg)
+        else:
+            obj = obj[arg]
+    return obj
+
+
+def _local_aliases(value, args) -> list[str]:
+    from .worker import _aliases
+
+    return _aliases(value, args)
+
+
+def _device_map(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            return "cpu"
+    elif device != "cpu" and not device.startswith("cuda"):
+        return "cpu"
+    return device
+
+
+def _shift_buffers(tree: Any, offset: int) -> None:
+    from .worker import _buffer_nodes
+
+    if offset:
+        for node in _buffer_nodes(tree):
+            node["buf"] += offset
+
+
+def _problem(info: dict, target: Remote) -> errors.SubmissionProblem:
+    """Turn a worker's error report into a message a student can act on."""
+    kind = str(info.get("type", "Exception"))[:100]
+    message = str(info.get("message", ""))[:2000]
+    tb = str(info.get("traceback", ""))[:4000]
+    if info.get("missing_module"):
+        return errors.NotImplementedYet(f"not implemented yet: {message}")
+    if info.get("missing"):
+        return errors.NotImplementedYet(f"not implemented yet: {message} (is the function named exactly like that?)")
+    if info.get("during_import"):
+        where = f"\n{tb}" if tb else ""
+        return errors.StudentException(f"importing your code failed with {kind}: {message}{where}")
+    if info.get("not_implemented"):
+        return errors.NotImplementedYet(f"{target.dotted}: not implemented yet ({message or 'NotImplementedError'})")
+    if kind == "StaleHandle":
+        return errors.WorkerDied(message)
+    where = f"\nTraceback (your code):\n{tb}" if tb else ""
+    return errors.StudentException(f"{target.dotted} raised {kind}: {message}{where}")

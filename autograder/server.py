@@ -1,0 +1,234 @@
+"""The fork server: imports numpy and torch once, then forks one worker per request.
+
+It runs as a child of a judge, talks to it over one SOCK_SEQPACKET socket
+(one message per packet, file descriptors attached with SCM_RIGHTS), and
+never runs student code itself, never computes with torch and never touches
+CUDA: a forked child inherits a parent's thread pools and CUDA context in a
+broken state, so the server stays clean and every worker starts from it.
+
+Requests (wire frames)::
+
+    {"op": "spawn", "submission": path, "modules": [...], "limits": {...}, "hide": [...]}
+        -> {"ok": true, "pid": n} with fds [worker socket, worker output pipe]
+    {"op": "kill", "pid": n}   -> {"ok": true, "status": {...}}   (also reaps)
+    {"op": "wait", "pid": n, "timeout": s} -> {"ok": true, "status": {...}}
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+
+from . import sandbox, wire
+from .config import Limits
+
+PACKET_BYTES = 1 << 20
+
+
+def preload() -> dict:
+    import numpy  # noqa: F401
+
+    info = {"numpy": numpy.__version__}
+    try:
+        import torch
+
+        # The first fork trap: a torch op run on several threads here would leave
+        # its pool's locks held in every forked child. One thread, and no ops.
+        torch.set_num_threads(1)
+        info["torch"] = torch.__version__
+    except ImportError:
+        info["torch"] = None
+    try:
+        import pyseccomp  # noqa: F401 - import now so workers need not read site-packages for it
+    except Exception:  # noqa: BLE001
+        pass
+    from . import probes, worker  # noqa: F401
+
+    return info
+
+
+class Server:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.cgroups = sandbox.Cgroups()
+        self.workers: dict[int, dict] = {}  # pid -> {"cgroups": ..., "status": ...}
+
+    def run(self) -> None:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        while True:
+            try:
+                data = self.sock.recv(PACKET_BYTES)
+            except InterruptedError:
+                continue
+            if not data:
+                break
+            try:
+                msg, _ = wire.unpack(data)
+                reply, fds = self.handle(msg)
+            except Exception as exc:  # noqa: BLE001 - report, never die
+                reply, fds = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, []
+            socket.send_fds(self.sock, [wire.pack(reply)], fds)
+            for fd in fds:
+                os.close(fd)
+        for pid in list(self.workers):
+            self.kill(pid)
+
+    def handle(self, msg: dict) -> tuple[dict, list[int]]:
+        op = msg.get("op")
+        if op == "spawn":
+            return self.spawn(msg)
+        if op == "noop":
+            return {"ok": True}, []
+        if op == "kill":
+            return {"ok": True, "status": self.kill(int(msg["pid"]))}, []
+        if op == "wait":
+            return {"ok": True, "status": self.wait(int(msg["pid"]), float(msg.get("timeout", 1.0)))}, []
+        return {"ok": False, "error": f"unknown op {op!r}"}, []
+
+    def spawn(self, msg: dict) -> tuple[dict, list[int]]:
+        limits = Limits(**msg["limits"])
+        files = sandbox.read_submission(msg["submission"])
+        name = f"w{os.getpid()}-{time.monotonic_ns()}"
+        plan = sandbox.Plan(limits=limits, hide=list(msg.get("hide", [])),
+                            cgroups=self.cgroups.create(name, limits))
+        judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                self.sock.close()
+                judge_end.close()
+                os.close(out_r)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(out_w, 1)
+                os.dup2(out_w, 2)
+                _child(worker_end, plan, files, list(msg["modules"]))
+            finally:
+                os._exit(70)
+        worker_end.close()
+        os.close(out_w)
+        self.workers[pid] = {"cgroups": plan.cgroups}
+        return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
+
+    def wait(self, pid: int, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self._reap(pid)
+            if status is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
+        if status is None:
+            return self.kill(pid)
+        self._cleanup(pid)
+        return status
+
+    def kill(self, pid: int) -> dict:
+        info = self.workers.get(pid, {})
+        cgroups = info.get("cgroups", {})
+        for _ in range(50):
+            victims = set(sandbox.Cgroups.pids(cgroups))
+            for target in victims:
+                _signal(target, signal.SIGKILL)
+            _signal(-pid, signal.SIGKILL, group=True)  # the worker's session and its children
+            if "pids" not in cgroups:
+                _kill_uid(sandbox.UID_BASE + pid)
+            if not victims:
+                break
+            time.sleep(0.002)
+        status = None
+        for _ in range(200):
+            status = self._reap(pid)
+            if status is not None:
+                break
+            time.sleep(0.005)
+        status = status or {"exit_code": None, "signal": None}
+        status["killed"] = True
+        self._cleanup(pid)
+        return status
+
+    def _reap(self, pid: int) -> dict | None:
+        if pid in self.workers and "status" in self.workers[pid]:
+            return self.workers[pid]["status"]
+        try:
+            got, code = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return {"exit_code": None, "signal": None}
+        if got == 0:
+            return None
+        status = {
+            "exit_code": os.waitstatus_to_exitcode(code) if os.WIFEXITED(code) else None,
+            "signal": os.WTERMSIG(code) if os.WIFSIGNALED(code) else None,
+            "oom_killed": sandbox.Cgroups.oom_killed(self.workers.get(pid, {}).get("cgroups", {})),
+        }
+        if pid in self.workers:
+            self.workers[pid]["status"] = status
+        return status
+
+    def _cleanup(self, pid: int) -> None:
+        info = self.workers.pop(pid, None)
+        if info:
+            for target in sandbox.Cgroups.pids(info["cgroups"]):
+                _signal(target, signal.SIGKILL)
+            sandbox.Cgroups.remove(info["cgroups"])
+        # Reap any other finished children so none linger as zombies.
+        while True:
+            try:
+                got, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if got == 0:
+                break
+
+
+def _child(sock: socket.socket, plan: sandbox.Plan, files: dict, modules: list[str]) -> None:
+    from .worker import Worker
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        workdir, record = sandbox.enter(plan, files)
+    except Exception as exc:  # noqa: BLE001
+        wire.send(sock, {"op": "ready", "ok": False, "error": f"sandbox failed: {exc}"})
+        os._exit(71)
+    wire.send(sock, {"op": "ready", "ok": True, "isolation": record, "pid": os.getpid()})
+    Worker(sock, modules, workdir, plan.limits.cpu_seconds).serve()
+    os._exit(0)
+
+
+def _signal(pid: int, sig: int, group: bool = False) -> None:
+    try:
+        if group:
+            os.killpg(-pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill every process of a worker's own uid: a fork bomb may have left its session."""
+    if os.geteuid() != 0 or not os.path.isdir("/proc"):
+        return
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    sock = socket.socket(fileno=fd)
+    info = preload()
+    socket.send_fds(sock, [wire.pack({"op": "ready", **info})], [])
+    Server(sock).run()
+
+
+if __name__ == "__main__":
+    main()

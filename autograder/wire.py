@@ -1,0 +1,324 @@
+"""The wire format between judge and worker: safe to read from an untrusted peer.
+
+A message is one frame: an 8-byte header (two big-endian uint32: the length of
+a JSON document and the number of binary buffers), the JSON document, then each
+buffer as an 8-byte length and its raw bytes. Arrays travel as raw buffers with
+their dtype and shape; plain containers and scalars travel as JSON data. Nothing
+is ever unpickled, and the decoder only builds plain Python, numpy and torch
+objects, so a hostile worker can send wrong numbers but never code or objects
+with behaviour of their own (no custom ``__eq__``, no float subclasses).
+
+Values the encoder cannot express (a layer's cache object, an optimizer) are
+turned into handles by the caller's ``keep`` function: they stay in the worker
+and travel as ``{"t": "handle", "id": n}``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+MAX_FRAME_BYTES = 512 * 2**20
+MAX_BUFFERS = 4096
+MAX_DEPTH = 32
+
+# Only plain numeric dtypes cross the boundary: object, void and string
+# dtypes could smuggle structure the judge does not expect.
+_SAFE_KINDS = set("biufc")
+
+
+class WireError(Exception):
+    """The peer sent something that is not a valid message."""
+
+
+@dataclass(frozen=True)
+class HandleRef:
+    """An object that stayed in the worker; only its id and type travel."""
+
+    id: int
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name the worker resolves itself, e.g. a student function path.
+
+    ``root`` is ``"module:<name>"`` for a student module, ``"handle:<id>"`` for
+    a kept object, or ``"import:<dotted.module>"`` for an allowed library.
+    """
+
+    root: str
+    path: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------- encode
+
+
+def encode(
+    value: Any,
+    keep: Callable[[Any], dict] | None = None,
+    prefer: Callable[[Any], dict | None] | None = None,
+) -> tuple[dict, list[bytes]]:
+    """Turn ``value`` into a JSON-able tree plus a list of raw buffers.
+
+    ``keep`` receives what cannot be encoded (and returns a handle node);
+    ``prefer`` may claim any value first (the judge sends objects that came
+    from the worker back as references rather than copies).
+    """
+    buffers: list[bytes] = []
+
+    def enc(v: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("value nested too deeply to send")
+        if prefer is not None:
+            node = prefer(v)
+            if node is not None:
+                return node
+        t = type(v)
+        if v is None or t is bool or t is str:
+            return v
+        if t is int:
+            if abs(v) < 2**63:
+                return v
+            return {"t": "bigint", "v": str(v)}
+        if t is float:
+            if math.isfinite(v):
+                return v
+            return {"t": "float", "v": repr(v)}
+        if t is tuple:
+            return {"t": "tuple", "v": [enc(x, depth + 1) for x in v]}
+        if t is list:
+            return {"t": "list", "v": [enc(x, depth + 1) for x in v]}
+        if t is dict:
+            return {"t": "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in v.items()]}
+        if t is np.ndarray and v.dtype.kind in _SAFE_KINDS:
+            return _enc_array(v, buffers)
+        if isinstance(v, np.generic) and t.__module__ == "numpy" and v.dtype.kind in _SAFE_KINDS:
+            node = _enc_array(np.asarray(v), buffers)
+            node["t"] = "npscalar"
+            return node
+        if t is HandleRef:
+            return {"t": "handle", "id": v.id, "type": v.type_name}
+        if t is Ref:
+            return {"t": "ref", "root": v.root, "path": list(v.path)}
+        tensor = _enc_tensor(v, buffers)
+        if tensor is not None:
+            return tensor
+        if keep is None:
+            raise WireError(f"cannot send a value of type {t.__module__}.{t.__qualname__}")
+        return keep(v)
+
+    return enc(value, 0), buffers
+
+
+def _enc_array(a: np.ndarray, buffers: list[bytes]) -> dict:
+    a = np.ascontiguousarray(a)
+    buffers.append(a.tobytes())
+    return {"t": "ndarray", "dtype": a.dtype.str, "shape": list(a.shape), "buf": len(buffers) - 1}
+
+
+def _enc_tensor(v: Any, buffers: list[bytes]) -> dict | None:
+    torch = _torch_if_loaded()
+    if torch is None or type(v) not in (torch.Tensor, torch.nn.Parameter):
+        return None
+    if v.layout != torch.strided or v.is_complex() or v.dtype == torch.bfloat16:
+        return None
+    cpu = v.detach().to("cpu").contiguous()
+    node = _enc_array(cpu.numpy(), buffers)
+    node.update(
+        t="tensor",
+        torch_dtype=str(v.dtype).removeprefix("torch."),
+        device=str(v.device),
+        requires_grad=bool(v.requires_grad),
+        parameter=type(v) is torch.nn.Parameter,
+    )
+    return node
+
+
+def _torch_if_loaded():
+    import sys
+
+    return sys.modules.get("torch")
+
+
+# --------------------------------------------------------------------- decode
+
+
+def decode(
+    tree: Any,
+    buffers: list[bytes],
+    resolve: Callable[[dict], Any] | None = None,
+    device_map: Callable[[str], str] | None = None,
+) -> Any:
+    """Rebuild plain values from ``tree``; ``resolve`` turns handle/ref nodes into objects."""
+
+    def dec(node: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("message nested too deeply")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            # json.loads only ever yields exact builtin types.
+            return node
+        if isinstance(node, list):
+            raise WireError("bare list in message")
+        if not isinstance(node, dict):
+            raise WireError(f"unexpected node {type(node).__name__}")
+        kind = node.get("t")
+        if kind == "tuple":
+            return tuple(dec(x, depth + 1) for x in _items(node))
+        if kind == "list":
+            return [dec(x, depth + 1) for x in _items(node)]
+        if kind == "dict":
+            out = {}
+            for pair in _items(node):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise WireError("malformed dict entry")
+                key = dec(pair[0], depth + 1)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise WireError("unhashable dict key") from None
+                out[key] = dec(pair[1], depth + 1)
+            return out
+        if kind == "bigint":
+            return int(_str(node, "v"))
+        if kind == "float":
+            text = _str(node, "v")
+            if text not in ("nan", "inf", "-inf"):
+                raise WireError("malformed float")
+            return float(text)
+        if kind in ("ndarray", "npscalar"):
+            arr = _dec_array(node, buffers)
+            return arr[()] if kind == "npscalar" else arr
+        if kind == "tensor":
+            return _dec_tensor(node, buffers, device_map)
+        if kind in ("handle", "ref"):
+            if resolve is None:
+                raise WireError(f"unexpected {kind} in message")
+            return resolve(node)
+        raise WireError(f"unknown node type {kind!r}")
+
+    return dec(tree, 0)
+
+
+def _items(node: dict) -> list:
+    items = node.get("v")
+    if not isinstance(items, list):
+        raise WireError("malformed container")
+    return items
+
+
+def _str(node: dict, key: str) -> str:
+    v = node.get(key)
+    if not isinstance(v, str):
+        raise WireError(f"malformed field {key!r}")
+    return v
+
+
+def _dec_array(node: dict, buffers: list[bytes]) -> np.ndarray:
+    try:
+        dtype = np.dtype(_str(node, "dtype"))
+    except TypeError as exc:
+        raise WireError(f"bad dtype: {exc}") from None
+    if dtype.kind not in _SAFE_KINDS or dtype.hasobject:
+        raise WireError(f"dtype {dtype} may not cross the boundary")
+    shape = node.get("shape")
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise WireError("malformed shape")
+    index = node.get("buf")
+    if type(index) is not int or not 0 <= index < len(buffers):
+        raise WireError("bad buffer index")
+    raw = buffers[index]
+    if len(raw) != math.prod(shape) * dtype.itemsize:
+        raise WireError("buffer size does not match shape and dtype")
+    # A fresh, writable copy that owns its memory and aliases nothing.
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:
+    import torch
+
+    arr = _dec_array(node, buffers)
+    dtype = getattr(torch, _str(node, "torch_dtype"), None)
+    if not isinstance(dtype, torch.dtype):
+        raise WireError("bad torch dtype")
+    device = _str(node, "device")
+    if device_map is not None:
+        device = device_map(device)
+    t = torch.from_numpy(arr).to(dtype=dtype, device=device)
+    if node.get("parameter") is True:
+        return torch.nn.Parameter(t, requires_grad=bool(node.get("requires_grad")))
+    if node.get("requires_grad") is True and t.is_floating_point():
+        t.requires_grad_(True)
+    return t
+
+
+# --------------------------------------------------------------------- framing
+
+
+def pack(obj: dict, buffers: list[bytes] = ()) -> bytes:
+    head = json.dumps(obj, separators=(",", ":")).encode()
+    parts = [struct.pack(">II", len(head), len(buffers)), head]
+    for b in buffers:
+        parts.append(struct.pack(">Q", len(b)))
+        parts.append(b)
+    return b"".join(parts)
+
+
+def send(sock: socket.socket, obj: dict, buffers: list[bytes] = ()) -> None:
+    sock.sendall(pack(obj, buffers))
+
+
+def recv(sock: socket.socket, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
+    """Read one frame; raises EOFError when the peer closed the connection."""
+    n_head, n_buf = struct.unpack(">II", _read_exact(sock, 8))
+    if n_head > max_bytes or n_buf > MAX_BUFFERS:
+        raise WireError("message too large")
+    try:
+        obj = json.loads(_read_exact(sock, n_head))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError(f"malformed JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise WireError("message is not an object")
+    total = n_head
+    buffers = []
+    for _ in range(n_buf):
+        (size,) = struct.unpack(">Q", _read_exact(sock, 8))
+        total += size
+        if total > max_bytes:
+            raise WireError(f"message larger than the {max_bytes // 2**20} MiB limit")
+        buffers.append(_read_exact(sock, size))
+    return obj, buffers
+
+
+def unpack(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
+    """Parse one frame held whole in ``data`` (a datagram of the server's control socket)."""
+    stream = _BytesReader(data)
+    return recv(stream, max_bytes)  # type: ignore[arg-type]
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self.view = memoryview(data)
+        self.pos = 0
+
+    def recv_into(self, buf, n: int) -> int:
+        chunk = self.view[self.pos : self.pos + n]
+        buf[: len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def _read_exact(sock: socket.socket, n: int) -> bytes:
+    view = bytearray(n)
+    got = 0
+    while got < n:
+        k = sock.recv_into(memoryview(view)[got:], n - got)
+        if k == 0:
+            raise EOFError("connection closed")
+        got += k
+    return bytes(view)

@@ -1,0 +1,304 @@
+"""The worker: the only process that ever runs student code.
+
+It serves requests from one judge over one socket. Every reply is data in
+the wire format; objects that cannot travel stay here in ``kept`` and travel
+as handles. Nothing here is trusted by the judge: a student can patch this
+very module, and the worst that buys is a wrong answer.
+
+Requests::
+
+    {"op": "import"}                          -> {"ok", "modules": {name: status}}
+    {"op": "call", "target": ref, "args", "kwargs", "inspect": bool}
+                                              -> {"ok", "value", "result": k, "args_after"?, "aliases"?}
+    {"op": "fetch", "target": ref}            -> {"ok", "value"}
+    {"op": "release"}                         -> {"ok"}   (drops every kept object)
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import sys
+import traceback
+from typing import Any
+
+from . import wire
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+
+class Worker:
+    def __init__(self, sock, modules: list[str], workdir: str, cpu_call_seconds: float) -> None:
+        self.sock = sock
+        self.module_names = list(modules)
+        self.workdir = workdir
+        self.cpu_call_seconds = cpu_call_seconds
+        self.modules: dict[str, Any] = {}
+        self.import_errors: dict[str, dict] = {}
+        self.kept: dict[int, Any] = {}
+        self.results: dict[int, Any] = {}
+        self.counter = 0
+
+    # -------------------------------------------------------------- serving
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg, buffers = wire.recv(self.sock)
+            except EOFError:
+                return
+            op = msg.get("op")
+            try:
+                handler = getattr(self, f"op_{op}")
+                reply, out_buffers = handler(msg, buffers)
+            except _Failure as failure:
+                reply, out_buffers = {"ok": False, "error": failure.info}, []
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                reply, out_buffers = {"ok": False, "error": self._describe(exc)}, []
+            _flush()
+            try:
+                wire.send(self.sock, reply, out_buffers)
+            except wire.WireError as exc:
+                wire.send(self.sock, {"ok": False, "error": {"type": "WireError", "message": str(exc)}})
+
+    def op_import(self, msg, buffers):
+        sys.path.insert(0, self.workdir)
+        statuses = {}
+        for name in self.module_names:
+            statuses[name] = self._import(name)
+        return {"ok": True, "modules": statuses}, []
+
+    def _import(self, name: str) -> dict:
+        if not os.path.exists(os.path.join(self.workdir, name + ".py")):
+            self.import_errors[name] = {"type": "ModuleNotFoundError", "missing_module": True,
+                                        "message": f"{name}.py is not in the submission"}
+            return {"status": "missing"}
+        try:
+            self.modules[name] = importlib.import_module(name)
+            return {"status": "ok"}
+        except BaseException as exc:  # noqa: BLE001
+            info = self._describe(exc)
+            info["during_import"] = True
+            self.import_errors[name] = info
+            return {"status": "error", "error": info}
+
+    def op_call(self, msg, buffers):
+        target = self._resolve(msg.get("target"), for_call=True)
+        args = wire.decode(msg.get("args"), buffers, resolve=self._resolve)
+        kwargs = wire.decode(msg.get("kwargs"), buffers, resolve=self._resolve)
+        if not isinstance(args, tuple) or not isinstance(kwargs, dict):
+            raise _Failure({"type": "WireError", "message": "malformed call"})
+        self._arm_cpu_limit()
+        result = target(*args, **kwargs)
+        self.counter += 1
+        result_id = self.counter
+        self.results[result_id] = result
+        tree, out = wire.encode(result, keep=self._keep)
+        reply = {"ok": True, "value": tree, "result": result_id}
+        if msg.get("inspect"):
+            after, more = wire.encode(args, keep=self._keep)
+            for node in _buffer_nodes(after):
+                node["buf"] += len(out)
+            out = out + more
+            reply["args_after"] = after
+            reply["aliases"] = _aliases(result, args)
+        return reply, out
+
+    def op_fetch(self, msg, buffers):
+        value = self._resolve(msg.get("target"))
+        tree, out = wire.encode(value, keep=self._keep)
+        return {"ok": True, "value": tree}, out
+
+    def op_release(self, msg, buffers):
+        self.kept.clear()
+        self.results.clear()
+        return {"ok": True}, []
+
+    # -------------------------------------------------------------- helpers
+
+    def _keep(self, obj: Any) -> dict:
+        self.counter += 1
+        self.kept[self.counter] = obj
+        t = type(obj)
+        return {"t": "handle", "id": self.counter, "type": f"{t.__module__}.{t.__qualname__}"}
+
+    def _resolve(self, node: Any, for_call: bool = False) -> Any:
+        if isinstance(node, dict) and node.get("t") == "handle":
+            node = {"t": "ref", "root": f"handle:{node.get('id')}", "path": []}
+        if not isinstance(node, dict) or node.get("t") != "ref":
+            raise _Failure({"type": "WireError", "message": "bad reference"})
+        root = str(node.get("root"))
+        kind, _, key = root.partition(":")
+        if kind == "module":
+            if key in self.import_errors:
+                raise _Failure(self.import_errors[key])
+            if key not in self.modules:
+                raise _Failure({"type": "WireError", "message": f"module {key} not imported"})
+            obj = self.modules[key]
+        elif kind in ("handle", "result"):
+            table = self.kept if kind == "handle" else self.results
+            try:
+                obj = table[int(key)]
+            except (KeyError, ValueError):
+                raise _Failure({"type": "StaleHandle", "message": "object no longer exists in the worker"}) from None
+        elif kind == "import" and key in _IMPORTABLE:
+            obj = importlib.import_module(key)
+        else:
+            raise _Failure({"type": "WireError", "message": f"bad reference root {root!r}"})
+        for step in node.get("path", []):
+            op, arg = step
+            if op == ".":
+                try:
+                    obj = getattr(obj, arg)
+                except AttributeError:
+                    if kind == "module":
+                        raise _Failure({"type": "AttributeError", "missing": True, "name": arg,
+                                        "message": f"{key}.py has no {arg!r}"}) from None
+                    raise
+            else:
+                obj = obj[arg]
+        return obj
+
+    def _arm_cpu_limit(self) -> None:
+        # The hard limit (set at start) caps the whole worker; the soft limit
+        # gives each call its own allowance on top of what was used so far.
+        if resource is None:
+            return
+        try:
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            spent = used.ru_utime + used.ru_stime
+            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            want = int(spent + self.cpu_call_seconds) + 1
+            if hard != resource.RLIM_INFINITY:
+                want = min(want, hard)
+            resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+    def _describe(self, exc: BaseException) -> dict:
+        info = {
+            "type": type(exc).__name__,
+            "message": _safe_str(exc),
+            "traceback": self._student_traceback(exc),
+        }
+        if isinstance(exc, NotImplementedError):
+            info["not_implemented"] = True
+        if isinstance(exc, SystemExit):
+            info["message"] = f"sys.exit({_safe_str(exc)}) was called"
+        if isinstance(exc, MemoryError):
+            info["message"] = "ran out of memory (MemoryError)"
+        return info
+
+    def _student_traceback(self, exc: BaseException) -> str:
+        try:
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(self.workdir)]
+            lines = traceback.format_list(frames)
+            return "".join(lines).replace(self.workdir + os.sep, "")[-4000:]
+        except Exception:  # noqa: BLE001 - a hostile exception may break formatting
+            return ""
+
+
+# Libraries a judge may name as callables (e.g. a function to differentiate numerically).
+_IMPORTABLE = {"numpy", "math", "torch", "torch.nn.functional", "autograder.probes"}
+
+
+class _Failure(Exception):
+    def __init__(self, info: dict) -> None:
+        super().__init__(info.get("message"))
+        self.info = info
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:2000]
+    except Exception:  # noqa: BLE001
+        return "<unprintable exception>"
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _buffer_nodes(tree: Any):
+    if isinstance(tree, dict):
+        if "buf" in tree and tree.get("t") in ("ndarray", "npscalar", "tensor"):
+            yield tree
+        for v in tree.values():
+            yield from _buffer_nodes(v)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _buffer_nodes(v)
+
+
+def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, (tuple, list)):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}[{k!r}]")]
+    return [(path, value)]
+
+
+def _aliases(result: Any, args: tuple) -> list[str]:
+    """Paths of result arrays that share memory with an argument (observations, not verdicts)."""
+    import numpy as np
+
+    torch = sys.modules.get("torch")
+    found = []
+    arg_leaves = [v for _, v in _leaves(args)]
+    for path, leaf in _leaves(result):
+        for arg in arg_leaves:
+            try:
+                if isinstance(leaf, np.ndarray) and isinstance(arg, np.ndarray) and np.shares_memory(leaf, arg):
+                    found.append(path)
+                    break
+                if torch is not None and isinstance(leaf, torch.Tensor) and isinstance(arg, torch.Tensor):
+                    if leaf.untyped_storage().data_ptr() == arg.untyped_storage().data_ptr():
+                        found.append(path)
+                        break
+            except Exception:  # noqa: BLE001
+                continue
+    return found
+
+
+# ------------------------------------------------------------------ spawned mode
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry of a spawned worker (platforms without fork, or ``--isolation spawn``)."""
+    import argparse
+    import json
+    import socket
+
+    from . import sandbox
+    from .config import Limits
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--connect", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--submission", required=True)
+    parser.add_argument("--modules", required=True)
+    parser.add_argument("--limits", required=True)
+    args = parser.parse_args(argv)
+    host, port = args.connect.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(args.token.encode() + b"\n")
+    limits = Limits(**json.loads(args.limits))
+    files = sandbox.read_submission(args.submission)
+    workdir = sandbox.enter_spawned(limits, files)
+    record = {"process": "spawned worker (no fork server on this platform)", "filesystem": "not isolated",
+              "network": "not isolated", "user": "same user as the grader"}
+    record.update(sandbox.spawned_rlimits(limits))
+    sys.stdin = io.StringIO()
+    wire.send(sock, {"op": "ready", "isolation": record, "pid": os.getpid()})
+    Worker(sock, args.modules.split(","), workdir, limits.cpu_seconds).serve()
+
+
+if __name__ == "__main__":
+    main()
