@@ -46,6 +46,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 UID_BASE = 1_000_000
@@ -259,22 +260,52 @@ def _unshare(is_root: bool) -> bool:
 
 
 def _private_mounts(plan: Plan, uid: int, limits: Limits) -> None:
+    """A private /tmp, the hidden folders covered, and the Python installation kept reachable."""
     libc = _lib()
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     size = max(64, 4 * limits.file_size_mb)
     opts = f"size={size}m,mode=0755,uid={uid},gid={uid}".encode()
     # Everything the grader staged in /tmp (pytest's tmp folders, other submissions) vanishes.
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
-    protected = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(os.__file__))}
-    for path in plan.hide:
-        real = os.path.realpath(path)
-        if any(p == real or p.startswith(real + os.sep) for p in protected):
-            continue  # hiding it would hide the Python installation itself
-        if os.path.isdir(real) and not real.startswith("/tmp/") and real != "/tmp":
-            _check(
-                libc.mount(b"tmpfs", real.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555"),
-                f"hide {real}",
-            )
+    keep = _python_paths()
+    covers = {os.path.realpath(p) for p in plan.hide if os.path.isdir(p)}
+    if uid != os.getuid():
+        # A worker with a uid of its own cannot cross e.g. /root (mode 0700) to reach
+        # a Python installed under it: cover such folders and bind the installation back.
+        covers |= {a for p in keep for a in _ancestors(p) if not os.stat(a).st_mode & 0o001}
+    covers = {c for c in covers if c not in ("/", "/tmp") and not c.startswith("/tmp/")
+              and not any(c == k or c.startswith(k + os.sep) for k in keep)}
+    outermost = sorted(c for c in covers if not any(c.startswith(o + os.sep) for o in covers))
+    rebind = {k: os.open(k, getattr(os, "O_PATH", os.O_RDONLY)) for k in keep
+              if any(k.startswith(c + os.sep) for c in outermost)}
+    try:
+        for cover in outermost:
+            _check(libc.mount(b"tmpfs", cover.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0755"),
+                   f"hide {cover}")
+        for path, fd in sorted(rebind.items()):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
+                   f"keep {path} visible")
+    finally:
+        for fd in rebind.values():
+            os.close(fd)
+
+
+def _python_paths() -> list[str]:
+    """Folders the worker must keep reading: the interpreter, stdlib, site-packages, this package."""
+    import site
+
+    paths = [sys.prefix, sys.base_prefix, os.path.dirname(os.__file__), os.path.dirname(os.path.dirname(__file__))]
+    paths += site.getsitepackages() + [p for p in sys.path if p]
+    real = {os.path.realpath(p) for p in paths if p and os.path.isdir(p)}
+    real.discard("/")
+    # Keep only the outermost of nested folders.
+    return sorted(p for p in real if not any(p.startswith(q + os.sep) for q in real))
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip(os.sep).split(os.sep)
+    return [os.sep + os.sep.join(parts[:i]) for i in range(1, len(parts))]
 
 
 def enter_spawned(limits: Limits, files: dict[str, bytes]) -> str:

@@ -223,6 +223,9 @@ def _kill_uid(uid: int) -> None:
 
 
 def main() -> None:
+    # `python -m` put the working folder first on sys.path; a worker has no business there.
+    if sys.path and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
+        sys.path.pop(0)
     fd = int(sys.argv[1])
     sock = socket.socket(fileno=fd)
     info = preload()

@@ -1,0 +1,185 @@
+"""The ``autograder`` command: check (students), grade and samples (TAs), release and validate (instructors)."""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import report
+from .config import find_course_root, list_assignments, load_assignment, solution_assignment
+
+out = Console()
+err = Console(stderr=True)
+
+ISOLATION = click.Choice(["fork", "spawn", "none"])
+
+
+def _course(course: str | None) -> Path:
+    root = Path(course).resolve() if course else find_course_root()
+    if root is None or not (root / "solutions").is_dir():
+        raise click.ClickException(
+            "no course found: run this inside the course repository (the folder holding solutions/), "
+            "or pass --course / set AUTOGRADER_COURSE"
+        )
+    return root
+
+
+@click.group()
+@click.version_option(package_name="dl-autograder")
+def main() -> None:
+    """Autograded deep-learning exercises."""
+
+
+# ------------------------------------------------------------------ students
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--isolation", type=ISOLATION, help="how your code is isolated (default: fork on Linux, else spawn)")
+@click.option("--seed", type=int, help="seed for the random test inputs")
+def check(assignment: str, path: str, isolation: str | None, seed: int | None) -> None:
+    """Run the public tests of ASSIGNMENT on your working copy at PATH (default: here)."""
+    from .grade import GradeTask, grade_one
+
+    folder = Path(path).resolve()
+    try:
+        found = load_assignment(folder)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if found.name != assignment:
+        raise click.ClickException(f"{folder} holds the assignment {found.name!r}, not {assignment!r}")
+    if not found.tests_dir.is_dir():
+        raise click.ClickException(f"{found.tests_dir} is missing: download the assignment folder again")
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+        task = GradeTask(
+            assignment_dir=str(folder), tests_dir=str(found.tests_dir), submission=str(folder),
+            student="you", results=str(Path(tmp) / "results.json"), reference_dir=None,
+            seed=seed, isolation=isolation, public_only=True,
+        )
+        with err.status("running the public tests..."):
+            doc = grade_one(task)
+    if doc.get("error"):
+        raise click.ClickException(doc["output"])
+    out.print(report.check_table(doc))
+    report.print_feedback(out, doc)
+    out.print(f"\n[dim]isolation: {report.isolation_line(doc)}[/dim]")
+    failed = [t for t in doc["tests"] if t["outcome"] not in ("passed", "skipped")]
+    sys.exit(1 if failed or not doc["tests"] else 0)
+
+
+# ------------------------------------------------------------------ TAs
+
+
+def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, jobs: int, seed, isolation,
+           dask, resume) -> list[dict]:
+    from .grade import grade_batch
+    from .ingest import discover
+
+    a = solution_assignment(course, assignment)
+    out_dir = Path(out_dir).resolve()
+    subs = discover(submissions_dir, out_dir / ".staging", a.modules[0])
+    if not subs:
+        raise click.ClickException(f"no submissions in {submissions_dir} (expected one folder or .zip per student)")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"), console=err, transient=False,
+    )
+    with progress:
+        bar = progress.add_task(f"grading {assignment}", total=len(subs), last="")
+        docs = grade_batch(
+            a, subs, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
+            resume=resume,
+            on_result=lambda d: progress.update(bar, advance=1, last=f"{d['student']}: {d['score']:g}"),
+        )
+    report.write_grades_csv(docs, out_dir / "grades.csv")
+    return docs
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submissions_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="where to write <student>.json and grades.csv")
+@click.option("--jobs", "-j", default=0, help="judges run in parallel (default: one per core)")
+@click.option("--seed", type=int, help="seed for the random test inputs (default: random, recorded)")
+@click.option("--isolation", type=ISOLATION)
+@click.option("--dask", metavar="ADDRESS", help="run the judges on a Dask distributed scheduler")
+@click.option("--resume", is_flag=True, help="skip students whose results file already exists")
+@click.option("--course", help="the course folder (default: found from here)")
+def grade(assignment, submissions_dir, out_dir, jobs, seed, isolation, dask, resume, course) -> None:
+    """Grade every submission in SUBMISSIONS_DIR (one folder or .zip per student id)."""
+    docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume)
+    out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
+    out.print(f"results: {Path(out_dir).resolve()}/<student>.json and grades.csv")
+
+
+@main.command()
+@click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(path_type=Path))
+@click.option("--jobs", "-j", default=0)
+@click.option("--seed", type=int)
+@click.option("--course", help="the course folder (default: found from here)")
+def samples(out_dir: Path, jobs: int, seed: int | None, course: str | None) -> None:
+    """Grade the shipped sample submissions of every assignment and print the gradebooks."""
+    from .samples import check_expectations, load_expectations
+
+    root = _course(course)
+    problems = []
+    for name in list_assignments(root):
+        a = solution_assignment(root, name)
+        docs = _grade(name, a.samples_dir, out_dir / name, root, jobs, seed, None, None, False)
+        out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
+        problems += [f"{name}/{p}" for p in check_expectations(docs, load_expectations(a.samples_dir))]
+    if problems:
+        err.print("[red]samples that did not score as expected:[/red]\n" + "\n".join(problems))
+        sys.exit(1)
+    out.print(f"every sample scored as expected; results in {out_dir.resolve()}")
+
+
+# ------------------------------------------------------------------ instructors
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--check", "check_only", is_flag=True, help="only report differences; exit 1 if any")
+@click.option("--course", help="the course folder (default: found from here)")
+def release(names: tuple[str, ...], check_only: bool, course: str | None) -> None:
+    """Regenerate assignments/ from solutions/ (stubs in place of solutions; hidden tests left out)."""
+    from .release import ReleaseError, release_course, release_drift
+
+    root = _course(course)
+    try:
+        if check_only:
+            drift = release_drift(root, list(names) or None)
+            if drift:
+                out.print("\n".join(drift))
+                sys.exit(1)
+            out.print("assignments/ is in sync with solutions/")
+            return
+        written = release_course(root, list(names) or None)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, files in written.items():
+        out.print(f"assignments/{name}: {len(files)} files")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--jobs", "-j", default=0)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--course", help="the course folder (default: found from here)")
+def validate(assignment: str, jobs: int, seed: int, course: str | None) -> None:
+    """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named."""
+    from .validate import validate_assignment
+
+    table, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed)
+    out.print(table)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

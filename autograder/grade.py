@@ -1,0 +1,230 @@
+"""Grading many submissions: one judge (pytest run) per submission, judges in a pool.
+
+Each judge process is trusted: it imports the reference and the hidden tests,
+and reaches student code only through its own fork server's workers. A pool
+process runs ``pytest.main`` once per submission, so pytest, torch and the
+reference are imported once per process, not once per student.
+
+The pool is a ``concurrent.futures`` executor: a local process pool by
+default, or a Dask distributed cluster (``--dask ADDRESS``, which also runs on
+SLURM and Kubernetes) whose workers see the same paths.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import Assignment
+from .ingest import Submission
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    assignment_dir: str
+    tests_dir: str
+    submission: str
+    student: str
+    results: str
+    reference_dir: str | None
+    seed: int | None
+    isolation: str | None
+    public_only: bool = False
+    hide: tuple[str, ...] = ()
+
+
+def judge_args(task: GradeTask) -> list[str]:
+    args = [
+        task.tests_dir,
+        "--submission", task.submission,
+        "--assignment-dir", task.assignment_dir,
+        "--student", task.student,
+        "--results", task.results,
+        "--rootdir", task.tests_dir,
+        "-p", "no:cacheprovider",
+        "-o", "addopts=",
+        "-o", "testpaths=",
+        "--import-mode=importlib",
+        "-q", "--no-header", "-rN",
+    ]
+    if task.reference_dir:
+        args += ["--reference-dir", task.reference_dir]
+    if task.seed is not None:
+        args += ["--seed", str(task.seed)]
+    if task.isolation:
+        args += ["--isolation", task.isolation]
+    if task.public_only:
+        args.append("--public-only")
+    for path in task.hide:
+        args += ["--hide", path]
+    return args
+
+
+def grade_one(task: GradeTask) -> dict:
+    """Run the judge on one submission; always returns a results document."""
+    import pytest
+
+    results = Path(task.results)
+    results.unlink(missing_ok=True)
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            code = pytest.main(judge_args(task))
+    except BaseException as exc:  # noqa: BLE001 - the batch goes on
+        code, log = -1, io.StringIO(f"{type(exc).__name__}: {exc}")
+    if results.is_file() and int(code) in (0, 1):
+        return json.loads(results.read_text())
+    detail = log.getvalue().strip().splitlines()[-15:]
+    return error_document(
+        task.student, Path(task.assignment_dir).name,
+        "The grader could not run the tests on this submission (exit code "
+        f"{int(code)}). This is a problem with the grader, not the submission; "
+        "please report it to the course staff.\n" + "\n".join(detail),
+        outcome="grader_error",
+    )
+
+
+def error_document(student: str, assignment: str, message: str, outcome: str = "invalid") -> dict:
+    """A results document for a submission that could not be graded at all."""
+    return {
+        "assignment": assignment, "student": student, "score": 0.0, "max_score": None,
+        "output": message, "visibility": "visible", "tests": [], "error": outcome,
+        "mistakes": [], "isolation": {}, "execution_time": 0.0,
+    }
+
+
+def warm(isolation: str | None) -> None:
+    """Pool initializer: import what every judge needs and start the fork server now."""
+    import torch  # noqa: F401 - the reference and torch tests need it in the judge
+
+    from . import judge  # noqa: F401
+    from .isolate import ForkLauncher, default_isolation
+
+    if (isolation or default_isolation()) == "fork":
+        ForkLauncher.shared().warm()
+
+
+def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:
+    if dask:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SystemExit("--dask needs the distributed package: pip install 'dl-autograder[dask]'") from None
+        return Client(dask).get_executor()
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=warm,
+        initargs=(isolation,),
+    )
+
+
+def grade_batch(
+    assignment: Assignment,
+    submissions: list[Submission],
+    out_dir: Path,
+    *,
+    reference_dir: Path,
+    jobs: int = 0,
+    seed: int | None = None,
+    isolation: str | None = None,
+    dask: str | None = None,
+    resume: bool = False,
+    on_result: Callable[[dict], None] = lambda doc: None,
+) -> list[dict]:
+    """Grade every submission; writes ``out_dir/<student>.json`` as each one finishes."""
+    from .judge import write_json
+
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    docs: dict[str, dict] = {}
+    tasks: list[GradeTask] = []
+    for sub in submissions:
+        path = out_dir / f"{sub.student}.json"
+        if resume and path.is_file():
+            docs[sub.student] = json.loads(path.read_text())
+            on_result(docs[sub.student])
+            continue
+        if sub.problem or sub.folder is None:
+            doc = error_document(sub.student, assignment.name, sub.problem or "no files found")
+            write_json(path, doc)
+            docs[sub.student] = doc
+            on_result(doc)
+            continue
+        tasks.append(GradeTask(
+            assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
+            submission=str(sub.folder), student=sub.student, results=str(path),
+            reference_dir=str(reference_dir), seed=seed, isolation=isolation,
+            hide=(str(out_dir),),
+        ))
+    jobs = jobs or min(os.cpu_count() or 1, max(len(tasks), 1))
+    if tasks and jobs == 1 and not dask:
+        warm(isolation)
+        for task in tasks:
+            docs[task.student] = grade_one(task)
+            on_result(docs[task.student])
+    elif tasks:
+        _run_pool(tasks, jobs, isolation, dask, docs, on_result)
+    ordered = [docs[s.student] for s in submissions]
+    _fill_max_score(ordered, out_dir)
+    return ordered
+
+
+def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
+    from .judge import write_json
+
+    pending = list(tasks)
+    while pending:
+        executor = make_executor(jobs, isolation, dask)
+        broken = False
+        with executor:
+            futures = {executor.submit(grade_one, t): t for t in pending}
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    doc = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    doc = error_document(task.student, Path(task.assignment_dir).name,
+                                         f"grading failed: {type(exc).__name__}: {exc}", outcome="grader_error")
+                    write_json(Path(task.results), doc)
+                docs[task.student] = doc
+                on_result(doc)
+        pending = [t for t in pending if t.student not in docs]
+        if broken and pending:
+            # A judge process died (never student code: that runs in workers). Retry the
+            # unfinished ones one at a time so a repeat offender only affects itself.
+            for task in pending:
+                try:
+                    with make_executor(1, isolation, dask) as single:
+                        doc = single.submit(grade_one, task).result()
+                except Exception as exc:  # noqa: BLE001
+                    doc = error_document(task.student, Path(task.assignment_dir).name,
+                                         f"the grader crashed on this submission ({type(exc).__name__})",
+                                         outcome="grader_error")
+                    write_json(Path(task.results), doc)
+                docs[task.student] = doc
+                on_result(doc)
+            pending = []
+
+
+def _fill_max_score(docs: list[dict], out_dir: Path) -> None:
+    """Ungradable submissions get the assignment's full max score, taken from the graded ones."""
+    from .judge import write_json
+
+    known = [d["max_score"] for d in docs if d.get("max_score")]
+    if not known:
+        return
+    for doc in docs:
+        if doc.get("max_score") is None:
+            doc["max_score"] = max(known)
+            write_json(out_dir / f"{doc['student']}.json", doc)

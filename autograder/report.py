@@ -1,0 +1,112 @@
+"""The report step: results documents into tables, a gradebook CSV, and feedback."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {
+    "passed": ("PASS", "green"),
+    "failed": ("FAIL", "red"),
+    "exception": ("ERROR", "red"),
+    "not_implemented": ("TODO", "yellow"),
+    "crashed": ("CRASH", "red"),
+    "budget": ("NOT RUN", "red"),
+    "skipped": ("SKIP", "dim"),
+    "error": ("GRADER", "magenta"),
+}
+
+
+def _pct(doc: dict) -> str:
+    if not doc.get("max_score"):
+        return "-"
+    return f"{100 * doc['score'] / doc['max_score']:.0f}%"
+
+
+def check_table(doc: dict) -> Table:
+    """One row per test of a student's own run, with points and a total."""
+    table = Table(title=f"{doc['assignment']}: public tests", show_lines=False)
+    table.add_column("test")
+    table.add_column("result")
+    table.add_column("points", justify="right")
+    for test in doc["tests"]:
+        label, style = STATUS_STYLE.get(test.get("outcome", test["status"]), ("?", ""))
+        table.add_row(test["name"], Text(label, style=style), f"{test['score']:g} / {test['max_score']:g}")
+    table.add_section()
+    table.add_row(Text("total", style="bold"), "", Text(f"{doc['score']:g} / {doc['max_score']:g}", style="bold"))
+    return table
+
+
+def print_feedback(console: Console, doc: dict) -> None:
+    """The message of every test that did not pass, as a student should read it."""
+    for test in doc["tests"]:
+        if test.get("outcome") in ("passed", "skipped") or not test.get("output"):
+            continue
+        console.print(Text(f"\n{test['name']}", style="bold"))
+        console.print(Text(test["output"]))
+    skipped = [t for t in doc["tests"] if t.get("outcome") == "skipped"]
+    if skipped:
+        console.print(Text(f"\n{len(skipped)} test(s) skipped: {skipped[0]['output']}", style="dim"))
+
+
+def isolation_line(doc: dict) -> str:
+    iso = doc.get("isolation", {})
+    parts = [iso.get("process", iso.get("mode", "?"))]
+    for key in ("filesystem", "network", "memory"):
+        if key in iso:
+            parts.append(f"{key}: {iso[key]}")
+    return "; ".join(parts)
+
+
+def gradebook_table(docs: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("student")
+    table.add_column("score", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("tests passed", justify="right")
+    table.add_column("named mistakes / notes")
+    for doc in docs:
+        tests = doc.get("tests", [])
+        counted = [t for t in tests if t.get("outcome") != "skipped"]
+        passed = sum(t.get("outcome") == "passed" for t in counted)
+        notes = "; ".join(doc.get("mistakes", []))
+        if doc.get("error"):
+            notes = doc["output"].splitlines()[0]
+        else:
+            crashed = sum(t.get("outcome") in ("crashed", "budget") for t in counted)
+            if crashed:
+                notes = (notes + "; " if notes else "") + f"{crashed} test(s) crashed or timed out"
+        max_score = doc.get("max_score")
+        table.add_row(
+            doc["student"],
+            f"{doc['score']:g} / {max_score:g}" if max_score is not None else f"{doc['score']:g}",
+            _pct(doc),
+            f"{passed} / {len(counted)}",
+            notes,
+        )
+    return table
+
+
+def write_grades_csv(docs: list[dict], path: Path) -> None:
+    """A gradebook: one row per student, ready for an LMS import."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error"])
+        for doc in docs:
+            counted = [t for t in doc.get("tests", []) if t.get("outcome") != "skipped"]
+            max_score = doc.get("max_score") or 0
+            writer.writerow([
+                doc["student"],
+                f"{doc['score']:g}",
+                f"{max_score:g}",
+                f"{100 * doc['score'] / max_score:.1f}" if max_score else "",
+                sum(t.get("outcome") == "passed" for t in counted),
+                len(counted),
+                "; ".join(doc.get("mistakes", [])),
+                doc.get("error", ""),
+            ])
