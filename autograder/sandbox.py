@@ -273,8 +273,8 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> None:
         # A worker with a uid of its own cannot cross e.g. /root (mode 0700) to reach
         # a Python installed under it: cover such folders and bind the installation back.
         covers |= {a for p in keep for a in _ancestors(p) if not os.stat(a).st_mode & 0o001}
-    covers = {c for c in covers if c not in ("/", "/tmp") and not c.startswith("/tmp/")
-              and not any(c == k or c.startswith(k + os.sep) for k in keep)}
+    # A hidden folder inside a kept one is still hidden; a kept folder inside a hidden one is bound back.
+    covers = {c for c in covers if c not in ("/", "/tmp") and not c.startswith("/tmp/") and c not in keep}
     outermost = sorted(c for c in covers if not any(c.startswith(o + os.sep) for o in covers))
     rebind = {k: os.open(k, getattr(os, "O_PATH", os.O_RDONLY)) for k in keep
               if any(k.startswith(c + os.sep) for c in outermost)}
@@ -295,7 +295,7 @@ def _python_paths() -> list[str]:
     """Folders the worker must keep reading: the interpreter, stdlib, site-packages, this package."""
     import site
 
-    paths = [sys.prefix, sys.base_prefix, os.path.dirname(os.__file__), os.path.dirname(os.path.dirname(__file__))]
+    paths = [sys.prefix, sys.base_prefix, os.path.dirname(os.__file__), os.path.dirname(__file__)]
     paths += site.getsitepackages() + [p for p in sys.path if p]
     real = {os.path.realpath(p) for p in paths if p and os.path.isdir(p)}
     real.discard("/")
@@ -351,16 +351,42 @@ def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool) -> dict[
         cap = base + limits.memory_mb * 2**20
         _setrlimit(resource.RLIMIT_AS, cap, cap)
         record["memory"] = f"RLIMIT_AS {cap // 2**20} MiB ({limits.memory_mb} MiB above the preloaded libraries)"
-    if "pids" in cgroups:
-        record["processes"] = f"cgroup pids limit {limits.processes}"
-    elif uid_is_own:
+    if uid_is_own:
+        # Belt and braces with the cgroup: the uid is the worker's alone, so this counts only it.
         _setrlimit(resource.RLIMIT_NPROC, limits.processes, limits.processes)
         record["processes"] = f"RLIMIT_NPROC {limits.processes} (own uid)"
     else:
-        record["processes"] = "not enforced (shared uid, no cgroup)"
+        # The uid is shared with the grader's other processes: allow what already runs plus the limit.
+        cap = _user_process_count() + limits.processes
+        _setrlimit(resource.RLIMIT_NPROC, cap, cap)
+        record["processes"] = f"RLIMIT_NPROC {cap} (user's current processes + {limits.processes})"
+    if "pids" in cgroups:
+        record["processes"] = f"cgroup pids limit {limits.processes}; " + record["processes"]
     record["output"] = f"{limits.output_bytes} bytes, counted by the judge"
     record["wall_time"] = f"{limits.call_seconds:g} s per call, enforced by the judge"
     return record
+
+
+def _user_process_count() -> int:
+    """Processes and threads of this uid (RLIMIT_NPROC counts threads too on Linux)."""
+    uid = os.getuid()
+    if os.path.isdir("/proc/self/task"):
+        count = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if os.stat(f"/proc/{entry}").st_uid == uid:
+                        count += len(os.listdir(f"/proc/{entry}/task"))
+                except OSError:
+                    continue
+        return count
+    import subprocess
+
+    try:
+        out = subprocess.run(["ps", "-U", str(uid), "-o", "pid="], capture_output=True, text=True, timeout=5).stdout
+        return len(out.split())
+    except (OSError, subprocess.SubprocessError):
+        return 256
 
 
 def _setrlimit(which: int, soft: int, hard: int) -> None:

@@ -1,0 +1,365 @@
+"""The worker sandbox and its failure modes, on a small synthetic submission.
+
+Each test drives real workers through a Session and the proxy, as the judge
+does, and asserts what the student would read.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import errors
+from autograder.config import Limits
+from autograder.isolate import ForkLauncher, Session
+from autograder.proxy import SubmissionProxy
+
+linux_root = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.geteuid() != 0,
+    reason="the full sandbox (own uid, namespaces, cgroups) needs Linux and root",
+)
+
+STUDENT = '''
+import os, sys, time, socket
+import numpy as np
+
+def double(x):
+    return 2 * x
+
+def read(path):
+    try:
+        with open(path) as fh:
+            return "READ:" + fh.read()
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def write(path):
+    try:
+        with open(path, "w") as fh:
+            fh.write("forged")
+        return "WROTE"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return "CONNECTED"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def environ():
+    try:
+        with open("/proc/self/environ", "rb") as fh:
+            initial = fh.read().decode(errors="replace")
+    except OSError as exc:
+        initial = f"DENIED:{type(exc).__name__}"
+    return initial, dict(os.environ)
+
+def ids():
+    return os.getuid(), os.getgid()
+
+def hang():
+    while True:
+        pass
+
+def exit_with(code):
+    os._exit(code)
+
+def segfault():
+    import ctypes
+    ctypes.string_at(0)
+
+def hog_memory(mb):
+    return len(bytearray(mb * 2**20))
+
+def shout(n):
+    for _ in range(n):
+        print("x" * 1000)
+    return n
+
+def forks(n):
+    made = 0
+    for _ in range(n):
+        try:
+            pid = os.fork()
+        except OSError:
+            continue
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        made += 1
+    return made
+
+def scribble_on_sockets():
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b"\\xff" * 64)
+        except OSError:
+            pass
+    return "done"
+
+def returns_object():
+    return object()
+'''
+
+
+@pytest.fixture
+def submission_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "students" / "alice"
+    folder.mkdir(parents=True)
+    (folder / "mod.py").write_text(STUDENT)
+    (tmp_path / "students" / "bob").mkdir()
+    (tmp_path / "students" / "bob" / "mod.py").write_text("SECRET_OF_BOB = 1\n")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "hidden_test.py").write_text("ANSWER = 42\n")
+    return folder
+
+
+LIMITS = Limits(call_seconds=3, cpu_seconds=20, memory_mb=256, processes=16, output_bytes=4096,
+                submission_seconds=60)
+
+
+def make(folder: Path, limits: Limits = LIMITS, modules=("mod",)) -> SubmissionProxy:
+    hide = [str(folder.parent), str(folder.parent.parent / "secret")]
+    session = Session(folder, list(modules), limits, hide, "fork")
+    proxy = SubmissionProxy(session, list(modules), limits)
+    proxy.new_test(limits)
+    return proxy
+
+
+@pytest.fixture
+def proxy(submission_dir):
+    p = make(submission_dir)
+    yield p
+    p._session.close()
+
+
+def test_calls_return_plain_data(proxy):
+    out = proxy.double(np.arange(3.0))
+    assert type(out) is np.ndarray and out.tolist() == [0.0, 2.0, 4.0]
+
+
+@linux_root
+def test_isolation_record_names_every_mechanism(proxy):
+    proxy.double(1.0)
+    iso = proxy._session.isolation
+    assert iso["user"].startswith("unprivileged uid")
+    assert iso["network"] == "network namespace with no interfaces"
+    assert iso["filesystem"].startswith("private mount namespace")
+    assert "memory" in iso and "256 MiB" in iso["memory"]
+    assert "16" in iso["processes"]
+    assert iso["file_size"] == "RLIMIT_FSIZE 16 MiB"
+
+
+@linux_root
+def test_worker_runs_as_its_own_unprivileged_uid(proxy):
+    uid, gid = proxy.ids()
+    assert uid >= 1_000_000 and gid == uid
+
+
+@linux_root
+def test_hidden_folders_and_other_submissions_cannot_be_read(proxy, submission_dir):
+    secret = submission_dir.parent.parent / "secret" / "hidden_test.py"
+    bob = submission_dir.parent / "bob" / "mod.py"
+    assert secret.read_text() == "ANSWER = 42\n"  # the judge can read it
+    assert proxy.read(str(secret)).startswith("DENIED")
+    assert proxy.read(str(bob)).startswith("DENIED")
+    assert "bob" not in str(proxy.listdir(str(submission_dir.parent)))
+    # The student's own files are there, in a private /tmp that holds nothing else.
+    assert proxy.listdir("/tmp") == ["submission"]
+    assert proxy.read("/tmp/submission/mod.py").startswith("READ:")
+
+
+@linux_root
+def test_the_solutions_of_this_course_are_hidden(proxy):
+    course = Path(__file__).resolve().parents[1]
+    reference = course / "solutions" / "backprop" / "backprop.py"
+    if not reference.exists():
+        pytest.skip("no backprop reference in this checkout")
+    # Hidden by the judge's list in real grading; here the session hides only the synthetic
+    # folders, so this checks the uid alone cannot be used to read /root-only paths instead.
+    assert proxy.read("/root/.bashrc").startswith("DENIED") or not Path("/root/.bashrc").exists()
+
+
+@linux_root
+def test_worker_cannot_write_outside_its_folder(proxy, tmp_path):
+    target = tmp_path / "results.json"
+    assert proxy.write(str(target)).startswith("DENIED")
+    assert not target.exists()
+    assert proxy.write("/tmp/submission/scratch.txt") == "WROTE"
+
+
+def test_no_network_even_to_loopback(proxy):
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = server.getsockname()[1]
+        assert proxy.connect(port).startswith("DENIED")
+    finally:
+        server.close()
+
+
+def test_worker_environment_is_scrubbed(submission_dir, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_TEST_SECRET", "hunter2")
+    launcher = ForkLauncher()  # a fresh server that sees the secret in its parent's environment
+    try:
+        session = Session(submission_dir, ["mod"], LIMITS, [], "fork")
+        session.launcher = launcher
+        proxy = SubmissionProxy(session, ["mod"], LIMITS)
+        proxy.new_test(LIMITS)
+        initial, current = proxy.environ()
+        assert "hunter2" not in initial  # the block the server was started with
+        assert "hunter2" not in str(current)
+        assert current["OMP_NUM_THREADS"] == "1" and current["HOME"] == current["PWD"] if "PWD" in current else True
+        assert set(current) <= {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                "OPENBLAS_NUM_THREADS", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE"}
+        session.close()
+    finally:
+        launcher.shutdown()
+
+
+def test_hang_is_stopped_at_the_call_limit_and_the_worker_replaced(proxy):
+    start = time.monotonic()
+    with pytest.raises(errors.WorkerDied, match=r"took longer than 3 s while running mod\.hang"):
+        proxy.hang()
+    assert 2.9 < time.monotonic() - start < 6
+    assert proxy.double(2.0) == 4.0  # a fresh worker
+
+
+def test_exit_code_is_reported(proxy):
+    with pytest.raises(errors.WorkerDied, match="exit code 7"):
+        proxy.exit_with(7)
+    assert proxy.double(1.5) == 3.0
+
+
+def test_segfault_is_reported(proxy):
+    with pytest.raises(errors.WorkerDied, match="segmentation fault"):
+        proxy.segfault()
+
+
+@linux_root
+def test_memory_limit_stops_a_hog(proxy):
+    assert proxy.hog_memory(16) == 16 * 2**20
+    with pytest.raises(errors.WorkerDied, match="memory limit of 256 MiB"):
+        proxy.hog_memory(1024)
+    assert proxy.double(1.0) == 2.0
+
+
+def test_output_flood_is_cut(proxy):
+    assert proxy.shout(2) == 2
+    with pytest.raises(errors.WorkerDied, match="printed more than 4096 bytes"):
+        proxy.shout(10_000)
+    assert bytes(proxy._session.printed).startswith(b"x" * 1000)
+    assert len(proxy._session.printed) <= 4096
+
+
+@linux_root
+def test_process_limit_bounds_a_fork_loop(proxy):
+    made = proxy.forks(100)
+    assert 0 < made < 16
+
+
+def test_garbage_on_the_socket_is_refused(proxy):
+    with pytest.raises(errors.WorkerDied, match="cannot read|ended|stopped|exit code"):
+        proxy.scribble_on_sockets()
+    assert proxy.double(4.0) == 8.0
+
+
+def test_objects_that_cannot_travel_come_back_as_handles(proxy):
+    from autograder.proxy import Handle
+
+    h = proxy.returns_object()
+    assert isinstance(h, Handle) and h.type_name == "builtins.object"
+
+
+def test_budget_ends_a_submission_that_hangs_everywhere(submission_dir):
+    limits = LIMITS.merged(call_seconds=1, submission_seconds=2.5)
+    p = make(submission_dir, limits)
+    try:
+        failures = []
+        start = time.monotonic()
+        for _ in range(10):
+            with pytest.raises(errors.SubmissionProblem) as info:
+                p.hang()
+            failures.append(type(info.value))
+        elapsed = time.monotonic() - start
+    finally:
+        p._session.close()
+    assert failures[:2] == [errors.WorkerDied, errors.WorkerDied]
+    assert failures[-1] is errors.BudgetExhausted
+    assert elapsed < 5, "ten hanging calls must not take ten time limits"
+
+
+def test_hang_at_import_is_paid_once(tmp_path):
+    folder = tmp_path / "subs" / "carol"
+    folder.mkdir(parents=True)
+    (folder / "mod.py").write_text("while True:\n    pass\n")
+    p = make(folder, LIMITS.merged(call_seconds=1.5))
+    try:
+        with pytest.raises(errors.WorkerDied, match="importing"):
+            p.anything()
+        start = time.monotonic()
+        with pytest.raises(errors.WorkerDied, match="importing"):
+            p.anything_else()
+        assert time.monotonic() - start < 0.2
+    finally:
+        p._session.close()
+
+
+def test_sys_exit_at_import_reads_plainly(tmp_path):
+    folder = tmp_path / "subs" / "dan"
+    folder.mkdir(parents=True)
+    (folder / "mod.py").write_text("import sys\nsys.exit(0)\n")
+    p = make(folder)
+    try:
+        with pytest.raises(errors.StudentException, match=r"importing your code failed with SystemExit: sys\.exit\(0\)"):
+            p.double(1)
+    finally:
+        p._session.close()
+
+
+def test_missing_module_and_function_read_as_not_implemented(tmp_path):
+    folder = tmp_path / "subs" / "eve"
+    folder.mkdir(parents=True)
+    (folder / "mod.py").write_text("def stub():\n    raise NotImplementedError('stub: not implemented yet')\n")
+    p = make(folder, modules=("mod", "other"))
+    try:
+        with pytest.raises(errors.NotImplementedYet, match="not implemented yet"):
+            p.stub()
+        with pytest.raises(errors.NotImplementedYet, match="has no 'absent'"):
+            p.absent()
+        with pytest.raises(errors.NotImplementedYet, match="other.py is not in the submission"):
+            p.other.anything()
+    finally:
+        p._session.close()
+
+
+def test_inputs_travel_as_copies_and_mutation_is_observed(tmp_path):
+    folder = tmp_path / "subs" / "fay"
+    folder.mkdir(parents=True)
+    (folder / "mod.py").write_text(textwrap.dedent("""
+        def clobber(x):
+            x[...] = 0
+            return x
+    """))
+    p = make(folder)
+    try:
+        x = np.ones(3)
+        seen = p.clobber.inspect(x)
+        assert x.tolist() == [1.0, 1.0, 1.0]  # the judge's array is untouched
+        assert seen.args_after[0].tolist() == [0.0, 0.0, 0.0]
+        assert seen.aliases == [""]  # the result is the argument itself
+    finally:
+        p._session.close()
