@@ -68,6 +68,7 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
     out.print(report.check_table(doc))
     report.print_feedback(out, doc)
     out.print(f"\n[dim]isolation: {report.isolation_line(doc)}[/dim]")
+    out.print(f"[dim]seed: {doc['seed']} (autograder check {assignment} --seed {doc['seed']} repeats these inputs)[/dim]")
     failed = [t for t in doc["tests"] if t["outcome"] not in ("passed", "skipped")]
     sys.exit(1 if failed or not doc["tests"] else 0)
 

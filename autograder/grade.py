@@ -16,6 +16,7 @@ import io
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -67,8 +68,16 @@ def judge_args(task: GradeTask) -> list[str]:
     return args
 
 
+_JUDGE_LOCK = threading.Lock()
+
+
 def grade_one(task: GradeTask) -> dict:
     """Run the judge on one submission; always returns a results document."""
+    with _JUDGE_LOCK:  # pytest.main and stdout redirection are process-wide
+        return _grade_one(task)
+
+
+def _grade_one(task: GradeTask) -> dict:
     import pytest
 
     results = Path(task.results)
@@ -149,9 +158,11 @@ def grade_batch(
     for sub in submissions:
         path = out_dir / f"{sub.student}.json"
         if resume and path.is_file():
-            docs[sub.student] = json.loads(path.read_text())
-            on_result(docs[sub.student])
-            continue
+            previous = json.loads(path.read_text())
+            if not previous.get("error"):
+                docs[sub.student] = previous
+                on_result(previous)
+                continue
         if sub.problem or sub.folder is None:
             doc = error_document(sub.student, assignment.name, sub.problem or "no files found")
             write_json(path, doc)

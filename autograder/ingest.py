@@ -36,17 +36,17 @@ def discover(submissions_dir: Path, staging: Path, primary_module: str) -> list[
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            found.append(_from_folder(entry.name, entry, primary_module))
+            found.append(_from_folder(entry.name, entry, staging / entry.name, primary_module))
         elif entry.suffix.lower() == ".zip":
             found.append(_from_zip(entry.stem, entry, staging / entry.stem, primary_module))
     return found
 
 
-def _from_folder(student: str, folder: Path, primary: str) -> Submission:
+def _from_folder(student: str, folder: Path, staging: Path, primary: str) -> Submission:
     zips = sorted(folder.glob("*.zip"))
     if not (folder / f"{primary}.py").exists() and len(zips) == 1 and len(list(folder.iterdir())) == 1:
         # A folder holding just the student's upload as a zip.
-        return _from_zip(student, zips[0], folder.parent / f".{student}-unzipped", primary)
+        return _from_zip(student, zips[0], staging, primary)
     return Submission(student, _module_folder(folder, primary))
 
 

@@ -59,6 +59,15 @@ class WorkerConn:
 # ------------------------------------------------------------------ launchers
 
 
+def worker_env() -> dict[str, str]:
+    """The environment a worker starts from: none of the grader's variables (tokens, paths) leak."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")  # SYSTEMROOT: Windows needs it
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+
 class ForkLauncher:
     """A judge's fork server, started once and shared by all its sessions."""
 
@@ -74,14 +83,11 @@ class ForkLauncher:
 
     def __init__(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV")}
-        # The server's environment is what every worker can read back from /proc/self/environ.
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.server", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=worker_env(),
             cwd="/",
         )
         theirs.close()
@@ -159,7 +165,7 @@ class SpawnLauncher:
              "--token", token, "--submission", str(submission), "--modules", ",".join(modules),
              "--limits", json.dumps(limits.as_dict())],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+            env=worker_env(),
         )
         try:
             while True:
@@ -239,6 +245,7 @@ class Session:
         self.isolation: dict = {}
         self.import_failure: errors.SubmissionProblem | None = None
         self.printed = bytearray()  # what the student's code printed, for the report
+        self.active = limits  # the limits of the test now running
 
     # ---------------------------------------------------------- lifecycle
 
@@ -250,7 +257,11 @@ class Session:
                 raise self.import_failure
             self._check_budget()
             start = time.monotonic()
-            conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            try:
+                conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            except (RuntimeError, OSError) as exc:
+                self.import_failure = errors.WorkerDied(f"your code could not be started: {exc}")
+                raise self.import_failure from None
             self.conn = conn
             self.generation += 1
             try:
@@ -293,6 +304,7 @@ class Session:
     # ---------------------------------------------------------- requests
 
     def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: str = "") -> Reply:
+        self.active = limits
         conn = self._worker(limits)
         self._check_budget()
         timeout = min(limits.call_seconds, self.limits.submission_seconds - self.spent)
@@ -348,14 +360,13 @@ class Session:
         if not chunk:
             return False
         conn.output_total += len(chunk)
-        room = conn.limits.output_bytes - len(self.printed)
+        cap = self.active.output_bytes
+        room = cap - len(self.printed)
         if room > 0:
             self.printed += chunk[:room]
-        if conn.output_total > conn.limits.output_bytes:
+        if conn.output_total > cap:
             self._end_worker()
-            raise errors.WorkerDied(
-                f"printed more than {conn.limits.output_bytes} bytes; remove print statements from loops"
-            )
+            raise errors.WorkerDied(f"printed more than {cap} bytes; remove print statements from loops")
         return True
 
     def _drain(self, conn: WorkerConn) -> None:

@@ -63,6 +63,7 @@ def load_catalogue(path: Path) -> list[Mistake]:
     start = len(_REGISTRY)
     spec = importlib.util.spec_from_file_location(f"_mistakes_{abs(hash(str(path)))}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # inspect.getsource finds classes through sys.modules
     spec.loader.exec_module(module)
     found = _REGISTRY[start:]
     del _REGISTRY[start:]
@@ -184,12 +185,12 @@ def _replay(calls: list, namespace: ReferenceNamespace) -> list:
     results = []
     mapping: dict[int, Any] = {}
     for call in calls:
-        fn = _resolve(namespace, call.path)
-        args = _substitute(call.args, mapping)
-        kwargs = _substitute(call.kwargs, mapping)
         try:
+            fn = _resolve(namespace, call.path)
+            args = _substitute(call.args, mapping, namespace)
+            kwargs = _substitute(call.kwargs, mapping, namespace)
             out = fn(*_copy(args), **_copy(kwargs))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a call the variant cannot replay explains nothing
             out = _FAILED
         _link(call.value, out, mapping)
         results.append(out)
@@ -197,6 +198,10 @@ def _replay(calls: list, namespace: ReferenceNamespace) -> list:
 
 
 def _resolve(namespace: ReferenceNamespace, path: str) -> Any:
+    if path.startswith("autograder.probes."):
+        from . import probes
+
+        return getattr(probes, path.rsplit(".", 1)[1])
     head, *rest = path.split(".")
     obj = getattr(namespace, head)
     for part in rest:
@@ -213,15 +218,26 @@ def _link(student: Any, replayed: Any, mapping: dict) -> None:
         mapping[id(student)] = replayed
 
 
-def _substitute(value: Any, mapping: dict) -> Any:
+def _substitute(value: Any, mapping: dict, namespace: ReferenceNamespace) -> Any:
+    from .proxy import Remote
+
     if id(value) in mapping:
         return mapping[id(value)]
+    if isinstance(value, Remote):
+        # A student function passed as an argument (e.g. to submission.vjp): use the namespace's.
+        if not value._root.startswith("module:"):
+            raise LookupError("not replayable")
+        module = value._root.split(":", 1)[1]
+        obj = getattr(namespace, module) if module in namespace.modules else namespace
+        for op, arg in value._path:
+            obj = getattr(obj, arg) if op == "." else obj[arg]
+        return obj
     if isinstance(value, tuple):
-        return tuple(_substitute(v, mapping) for v in value)
+        return tuple(_substitute(v, mapping, namespace) for v in value)
     if isinstance(value, list):
-        return [_substitute(v, mapping) for v in value]
+        return [_substitute(v, mapping, namespace) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, mapping) for k, v in value.items()}
+        return {k: _substitute(v, mapping, namespace) for k, v in value.items()}
     return value
 
 

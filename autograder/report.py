@@ -29,7 +29,7 @@ def _pct(doc: dict) -> str:
 def check_table(doc: dict) -> Table:
     """One row per test of a student's own run, with points and a total."""
     table = Table(title=f"{doc['assignment']}: public tests", show_lines=False)
-    table.add_column("test")
+    table.add_column("test", overflow="fold")
     table.add_column("result")
     table.add_column("points", justify="right")
     for test in doc["tests"]:

@@ -204,9 +204,9 @@ def enter(plan: Plan, files: dict[str, bytes]) -> tuple[str, dict]:
     workdir = WORKDIR
     if namespaces:
         try:
-            _private_mounts(plan, uid if is_root else os.getuid(), limits)
-            record["filesystem"] = "private mount namespace; " + (
-                ", ".join(plan.hide) + " hidden" if plan.hide else "nothing to hide"
+            covered = _private_mounts(plan, uid if is_root else os.getuid(), limits)
+            record["filesystem"] = "private mount namespace: private /tmp; " + (
+                ", ".join(covered) + " hidden" if covered else "nothing else hidden"
             )
         except OSError as exc:
             record["filesystem"] = f"not isolated ({exc})"
@@ -225,7 +225,7 @@ def enter(plan: Plan, files: dict[str, bytes]) -> tuple[str, dict]:
     else:
         record["user"] = "user namespace, same uid outside" if namespaces else "same user as the grader"
 
-    record["syscalls"] = _seccomp(block_inet=not namespaces)
+    record["syscalls"] = _seccomp()
     if not namespaces and record["syscalls"].startswith("seccomp"):
         record["network"] = "IP sockets denied by seccomp"
 
@@ -259,7 +259,7 @@ def _unshare(is_root: bool) -> bool:
     return True
 
 
-def _private_mounts(plan: Plan, uid: int, limits: Limits) -> None:
+def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
     """A private /tmp, the hidden folders covered, and the Python installation kept reachable."""
     libc = _lib()
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
@@ -289,6 +289,7 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> None:
     finally:
         for fd in rebind.values():
             os.close(fd)
+    return outermost
 
 
 def _python_paths() -> list[str]:
@@ -417,7 +418,7 @@ _DENIED_SYSCALLS = (
 )
 
 
-def _seccomp(block_inet: bool) -> str:
+def _seccomp() -> str:
     try:
         import pyseccomp as seccomp
     except Exception:  # missing module, or libseccomp missing underneath it

@@ -185,7 +185,10 @@ def decode(
                 out[key] = dec(pair[1], depth + 1)
             return out
         if kind == "bigint":
-            return int(_str(node, "v"))
+            text = _str(node, "v")
+            if len(text) > 4000 or not text.lstrip("-").isdigit():
+                raise WireError("malformed integer")
+            return int(text)
         if kind == "float":
             text = _str(node, "v")
             if text not in ("nan", "inf", "-inf"):
@@ -249,7 +252,10 @@ def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:
     device = _str(node, "device")
     if device_map is not None:
         device = device_map(device)
-    t = torch.from_numpy(arr).to(dtype=dtype, device=device)
+    try:
+        t = torch.from_numpy(arr).to(dtype=dtype, device=device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise WireError(f"cannot rebuild a tensor on {device!r} as {dtype}: {exc}") from None
     if node.get("parameter") is True:
         return torch.nn.Parameter(t, requires_grad=bool(node.get("requires_grad")))
     if node.get("requires_grad") is True and t.is_floating_point():

@@ -290,9 +290,13 @@ def main(argv: list[str] | None = None) -> None:
     sock = socket.create_connection((host, int(port)))
     sock.sendall(args.token.encode() + b"\n")
     limits = Limits(**json.loads(args.limits))
+    from .server import preload
+
+    preload()  # before the memory cap, which is measured on top of the loaded libraries
     files = sandbox.read_submission(args.submission)
     workdir = sandbox.enter_spawned(limits, files)
-    record = {"process": "spawned worker (no fork server on this platform)", "filesystem": "not isolated",
+    why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
+    record = {"process": f"spawned worker{why}", "filesystem": "not isolated",
               "network": "not isolated", "user": "same user as the grader"}
     record.update(sandbox.spawned_rlimits(limits))
     sys.stdin = io.StringIO()
