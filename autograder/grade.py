@@ -12,6 +12,7 @@ SLURM and Kubernetes) whose workers see the same paths.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import multiprocessing
@@ -118,6 +119,9 @@ def warm(isolation: str | None) -> None:
 
     if (isolation or default_isolation()) == "fork":
         ForkLauncher.shared().warm()
+    # pytest collects garbage at the end of every run: leave the libraries' objects out of it.
+    gc.collect()
+    gc.freeze()
 
 
 def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:

@@ -44,12 +44,40 @@ class WorkerConn:
     isolation: dict
     limits: Limits
     launcher: Any
-    output: bytearray = field(default_factory=bytearray)
     output_total: int = 0
     imported: dict | None = None
+    selector: selectors.BaseSelector | None = None
+    reader: wire.FrameReader = field(default_factory=wire.FrameReader)
+
+    def watch(self) -> selectors.BaseSelector:
+        """One selector for the worker's life: its reply socket and its output pipe."""
+        if self.selector is None:
+            self.selector = selectors.DefaultSelector()
+            self.selector.register(self.sock, selectors.EVENT_READ, "sock")
+            self.selector.register(self.out_fd, selectors.EVENT_READ, "out")
+            os.set_blocking(self.out_fd, False)
+            self.sock.setblocking(False)
+        return self.selector
+
+    def send(self, frame: bytes, timeout: float) -> None:
+        """Send a whole frame; usually one non-blocking send, else wait for room."""
+        self.watch()
+        try:
+            sent = self.sock.send(frame)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(frame):
+            self.sock.settimeout(max(timeout, 0.01))
+            try:
+                self.sock.sendall(memoryview(frame)[sent:])
+            finally:
+                self.sock.setblocking(False)
 
     def close(self) -> None:
-        for closer in (self.sock.close, lambda: os.close(self.out_fd)):
+        closers = [self.sock.close, lambda: os.close(self.out_fd)]
+        if self.selector is not None:
+            closers.insert(0, self.selector.close)
+        for closer in closers:
             try:
                 closer()
             except OSError:
@@ -246,6 +274,7 @@ class Session:
         self.import_failure: errors.SubmissionProblem | None = None
         self.printed = bytearray()  # what the student's code printed, for the report
         self.active = limits  # the limits of the test now running
+        self.release_pending = False
 
     # ---------------------------------------------------------- lifecycle
 
@@ -270,7 +299,7 @@ class Session:
                     raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
                 conn.isolation = ready.raw.get("isolation", {})
                 self.isolation = conn.isolation
-                wire.send(conn.sock, {"op": "import"})
+                conn.send(wire.pack({"op": "import"}), limits.call_seconds)
                 reply = self._recv(conn, limits.call_seconds, what="importing your modules")
             except errors.WorkerDied as exc:
                 # A crash or hang at import happens again on every retry: remember it.
@@ -294,24 +323,23 @@ class Session:
         self._end_worker()
 
     def release(self) -> None:
-        """Forget the objects kept for the test that just ended."""
-        if self.conn is not None:
-            try:
-                self.request({"op": "release"}, [], self.limits)
-            except errors.SubmissionProblem:
-                pass
+        """Forget the objects kept for the test that just ended (with the next request: no round trip)."""
+        self.release_pending = True
 
     # ---------------------------------------------------------- requests
 
     def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: str = "") -> Reply:
         self.active = limits
         conn = self._worker(limits)
+        if self.release_pending:
+            msg = {**msg, "release_first": True}
+            self.release_pending = False
         self._check_budget()
         timeout = min(limits.call_seconds, self.limits.submission_seconds - self.spent)
         start = time.monotonic()
         try:
             try:
-                wire.send(conn.sock, msg, buffers)
+                conn.send(wire.pack(msg, buffers), timeout)
             except OSError:
                 pass  # the worker is gone; _recv reports how it ended
             return self._recv(conn, timeout, what=what)
@@ -319,36 +347,42 @@ class Session:
             self.spent += time.monotonic() - start
 
     def _recv(self, conn: WorkerConn, timeout: float, what: str) -> Reply:
+        """The worker's next reply, draining its output meanwhile; ends it at the deadline."""
         deadline = time.monotonic() + max(timeout, 0.0)
-        sel = selectors.DefaultSelector()
-        sel.register(conn.sock, selectors.EVENT_READ, "sock")
-        sel.register(conn.out_fd, selectors.EVENT_READ, "out")
-        out_open = True
+        sel = conn.watch()
         try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._end_worker()
-                    raise errors.WorkerDied(
-                        f"took longer than {timeout:.3g} s {_while(what)}; look for an infinite loop "
-                        f"or work that grows too fast (the time limit per call is {conn.limits.call_seconds:g} s)"
-                    )
-                for key, _ in sel.select(remaining):
-                    if key.data == "out":
-                        if not self._read_output(conn):
-                            sel.unregister(conn.out_fd)
-                            out_open = False
-                        continue
-                    conn.sock.settimeout(max(deadline - time.monotonic(), 0.01))
-                    try:
-                        msg, bufs = wire.recv(conn.sock)
-                    except (EOFError, ConnectionError, socket.timeout, OSError, wire.WireError) as exc:
-                        raise self._died(conn, exc, what) from None
-                    if out_open:
-                        self._drain(conn)
-                    return Reply(msg.get("value"), bufs, msg)
-        finally:
-            sel.close()
+            frame = conn.reader.next_frame()  # a reply may already be buffered
+        except wire.WireError as exc:
+            raise self._died(conn, exc, what) from None
+        if frame is not None:
+            return Reply(frame[0].get("value"), frame[1], frame[0])
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._end_worker()
+                raise errors.WorkerDied(
+                    f"took longer than {timeout:.3g} s {_while(what)}; look for an infinite loop "
+                    f"or work that grows too fast (the time limit per call is {conn.limits.call_seconds:g} s)"
+                )
+            for key, _ in sel.select(remaining):
+                if key.data == "out":
+                    if not self._read_output(conn):
+                        sel.unregister(conn.out_fd)  # the worker closed its output
+                    continue
+                # Output printed just before the reply stays in the pipe until the
+                # next call or the worker's end; both drain it.
+                try:
+                    chunk = conn.sock.recv(1 << 20)
+                    if not chunk:
+                        raise EOFError("connection closed")
+                    conn.reader.feed(chunk)
+                    frame = conn.reader.next_frame()
+                except BlockingIOError:
+                    continue
+                except (EOFError, ConnectionError, OSError, wire.WireError) as exc:
+                    raise self._died(conn, exc, what) from None
+                if frame is not None:
+                    return Reply(frame[0].get("value"), frame[1], frame[0])
 
     def _read_output(self, conn: WorkerConn) -> bool:
         try:
@@ -359,30 +393,30 @@ class Session:
             return False
         if not chunk:
             return False
+        self._take_output(conn, chunk)
+        return True
+
+    def _take_output(self, conn: WorkerConn, chunk: bytes, end_on_overflow: bool = True) -> None:
         conn.output_total += len(chunk)
         cap = self.active.output_bytes
         room = cap - len(self.printed)
         if room > 0:
             self.printed += chunk[:room]
-        if conn.output_total > cap:
+        if conn.output_total > cap and end_on_overflow:
             self._end_worker()
             raise errors.WorkerDied(f"printed more than {cap} bytes; remove print statements from loops")
-        return True
 
     def _drain(self, conn: WorkerConn) -> None:
-        os.set_blocking(conn.out_fd, False)
+        """Read what is left in the output pipe without waiting."""
         try:
-            while self._read_output(conn):
-                sel = selectors.DefaultSelector()
-                sel.register(conn.out_fd, selectors.EVENT_READ)
-                ready = sel.select(0)
-                sel.close()
-                if not ready:
-                    break
+            os.set_blocking(conn.out_fd, False)
+            while True:
+                chunk = os.read(conn.out_fd, 65536)
+                if not chunk:
+                    return
+                self._take_output(conn, chunk, end_on_overflow=False)
         except (OSError, ValueError):
             pass
-        except errors.WorkerDied:
-            raise
 
     def _died(self, conn: WorkerConn, exc: BaseException, what: str) -> errors.WorkerDied:
         if isinstance(exc, wire.WireError):

@@ -212,11 +212,23 @@ class SubmissionProxy:
 
     def _call_in_process(self, target: Remote, args, kwargs, inspect: bool) -> Any:
         fn = _resolve_local(self._session, target)
+        args, kwargs = self._localize(args), self._localize(kwargs)
         if not inspect:
             return _run_local(fn, target, args, kwargs)
         originals = copy.deepcopy(args)
         value = _run_local(fn, target, originals, kwargs)
         return Inspection(value, originals, _local_aliases(value, originals))
+
+
+    def _localize(self, value: Any) -> Any:
+        """Arguments that name student or library objects, resolved in this process."""
+        if isinstance(value, Remote):
+            return _resolve_local(self._session, value)
+        if type(value) in (tuple, list):
+            return type(value)(self._localize(v) for v in value)
+        if type(value) is dict:
+            return {k: self._localize(v) for k, v in value.items()}
+        return value
 
 
 def _run_local(fn, target, args, kwargs):

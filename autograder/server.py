@@ -15,6 +15,8 @@ Requests (wire frames)::
 """
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import signal
 import socket
@@ -38,6 +40,13 @@ def preload() -> dict:
         # its pool's locks held in every forked child. One thread, and no ops.
         torch.set_num_threads(1)
         info["torch"] = torch.__version__
+        # Imported lazily by torch on common paths (autograd.backward with explicit
+        # gradients pulls in sympy): once here instead of once per worker.
+        for name in _TORCH_LAZY:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - absent in some torch versions
+                pass
     except ImportError:
         info["torch"] = None
     try:
@@ -46,7 +55,19 @@ def preload() -> dict:
         pass
     from . import probes, worker  # noqa: F401
 
+    # Everything loaded so far lives as long as the server: keep the collector away
+    # from it, so that a worker's collections never touch (and copy) inherited pages.
+    gc.collect()
+    gc.freeze()
     return info
+
+
+_TORCH_LAZY = (
+    "torch.fx.experimental.symbolic_shapes",
+    "torch.autograd.gradcheck",
+    "torch.nn.functional",
+    "torch.testing",
+)
 
 
 class Server:

@@ -301,6 +301,59 @@ def recv(sock: socket.socket, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, l
     return obj, buffers
 
 
+class FrameReader:
+    """Collects bytes from a socket and cuts them into frames: one recv per message, not six."""
+
+    def __init__(self, max_bytes: int = MAX_FRAME_BYTES) -> None:
+        self.data = bytearray()
+        self.max_bytes = max_bytes
+
+    def feed(self, chunk: bytes) -> None:
+        self.data += chunk
+
+    def next_frame(self) -> tuple[dict, list[bytes]] | None:
+        """The first complete frame, removed from the buffer; None until one is whole."""
+        data = self.data
+        if len(data) < 8:
+            return None
+        n_head, n_buf = struct.unpack_from(">II", data, 0)
+        if n_head > self.max_bytes or n_buf > MAX_BUFFERS:
+            raise WireError("message too large")
+        pos = 8 + n_head
+        spans = []
+        for _ in range(n_buf):
+            if len(data) < pos + 8:
+                return None
+            (size,) = struct.unpack_from(">Q", data, pos)
+            if pos + 8 + size - 8 > self.max_bytes:
+                raise WireError(f"message larger than the {self.max_bytes // 2**20} MiB limit")
+            spans.append((pos + 8, pos + 8 + size))
+            pos += 8 + size
+        if len(data) < pos:
+            return None
+        try:
+            obj = json.loads(bytes(data[8 : 8 + n_head]))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WireError(f"malformed JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise WireError("message is not an object")
+        buffers = [bytes(data[a:b]) for a, b in spans]
+        del data[:pos]
+        return obj, buffers
+
+
+def recv_buffered(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[bytes]]:
+    """Blocking read of one frame through ``reader`` (which may hold the start of the next)."""
+    while True:
+        frame = reader.next_frame()
+        if frame is not None:
+            return frame
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            raise EOFError("connection closed")
+        reader.feed(chunk)
+
+
 def unpack(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
     """Parse one frame held whole in ``data`` (a datagram of the server's control socket)."""
     stream = _BytesReader(data)

@@ -41,16 +41,21 @@ class Worker:
         self.kept: dict[int, Any] = {}
         self.results: dict[int, Any] = {}
         self.counter = 0
+        self.cpu_hard: int | None = None
 
     # -------------------------------------------------------------- serving
 
     def serve(self) -> None:
+        reader = wire.FrameReader()
         while True:
             try:
-                msg, buffers = wire.recv(self.sock)
+                msg, buffers = wire.recv_buffered(self.sock, reader)
             except EOFError:
                 return
             op = msg.get("op")
+            if msg.get("release_first"):
+                self.kept.clear()
+                self.results.clear()
             try:
                 handler = getattr(self, f"op_{op}")
                 reply, out_buffers = handler(msg, buffers)
@@ -170,7 +175,9 @@ class Worker:
         try:
             used = resource.getrusage(resource.RUSAGE_SELF)
             spent = used.ru_utime + used.ru_stime
-            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            if self.cpu_hard is None:
+                self.cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+            hard = self.cpu_hard
             want = int(spent + self.cpu_call_seconds) + 1
             if hard != resource.RLIM_INFINITY:
                 want = min(want, hard)
