@@ -161,6 +161,9 @@ class ForkLauncher:
         reply, _ = self._request({"op": "kill", "pid": conn.pid})
         return reply.get("status", {})
 
+    def end(self, conn: WorkerConn) -> None:
+        self._request({"op": "end", "pid": conn.pid})
+
     def wait(self, conn: WorkerConn, timeout: float = 1.0) -> dict:
         reply, _ = self._request({"op": "wait", "pid": conn.pid, "timeout": timeout}, timeout=timeout + 30)
         return reply.get("status", {})
@@ -214,6 +217,9 @@ class SpawnLauncher:
             return {}
         proc.kill()
         return _popen_status(proc, killed=True)
+
+    def end(self, conn: WorkerConn) -> None:
+        self.kill(conn)
 
     def wait(self, conn: WorkerConn, timeout: float = 1.0) -> dict:
         proc = self.procs.get(conn.pid)
@@ -294,7 +300,9 @@ class Session:
             self.conn = conn
             self.generation += 1
             try:
-                ready = self._recv(conn, limits.call_seconds, what="starting your code")
+                # A spawned worker imports numpy and torch before it is ready: not the student's time.
+                startup = READY_SECONDS if self.mode == "spawn" else limits.call_seconds
+                ready = self._recv(conn, startup, what="starting your code")
                 if not ready.raw.get("ok", True):
                     raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
                 conn.isolation = ready.raw.get("isolation", {})
@@ -320,7 +328,12 @@ class Session:
         return status
 
     def close(self) -> None:
-        self._end_worker()
+        """The submission is done: end its worker without waiting for the teardown."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self._drain(conn)
+            conn.close()
+            conn.launcher.end(conn)
 
     def release(self) -> None:
         """Forget the objects kept for the test that just ended (with the next request: no round trip)."""

@@ -85,6 +85,7 @@ class Server:
                 continue
             if not data:
                 break
+            self._reap_ending()
             try:
                 msg, _ = wire.unpack(data)
                 reply, fds = self.handle(msg)
@@ -104,6 +105,9 @@ class Server:
             return {"ok": True}, []
         if op == "kill":
             return {"ok": True, "status": self.kill(int(msg["pid"]))}, []
+        if op == "end":
+            self.end(int(msg["pid"]))
+            return {"ok": True}, []
         if op == "wait":
             return {"ok": True, "status": self.wait(int(msg["pid"]), float(msg.get("timeout", 1.0)))}, []
         return {"ok": False, "error": f"unknown op {op!r}"}, []
@@ -146,6 +150,22 @@ class Server:
         self._cleanup(pid)
         return status
 
+    def end(self, pid: int) -> None:
+        """Kill a worker whose status nobody needs; it is reaped later, off the judge's clock."""
+        info = self.workers.get(pid)
+        if info is None:
+            return
+        for target in sandbox.Cgroups.pids(info["cgroups"]):
+            _signal(target, signal.SIGKILL)
+        _signal(-pid, signal.SIGKILL, group=True)
+        _signal(pid, signal.SIGKILL)
+        info["ending"] = True
+
+    def _reap_ending(self) -> None:
+        for pid in [p for p, info in self.workers.items() if info.get("ending")]:
+            if self._reap(pid) is not None and not sandbox.Cgroups.pids(self.workers[pid]["cgroups"]):
+                self._cleanup(pid)
+
     def kill(self, pid: int) -> dict:
         info = self.workers.get(pid, {})
         cgroups = info.get("cgroups", {})
@@ -179,6 +199,9 @@ class Server:
             return {"exit_code": None, "signal": None}
         if got == 0:
             return None
+        return self._record(pid, code)
+
+    def _record(self, pid: int, code: int) -> dict:
         status = {
             "exit_code": os.waitstatus_to_exitcode(code) if os.WIFEXITED(code) else None,
             "signal": os.WTERMSIG(code) if os.WIFSIGNALED(code) else None,
@@ -194,14 +217,16 @@ class Server:
             for target in sandbox.Cgroups.pids(info["cgroups"]):
                 _signal(target, signal.SIGKILL)
             sandbox.Cgroups.remove(info["cgroups"])
-        # Reap any other finished children so none linger as zombies.
+        # Reap any other finished children so none linger as zombies, keeping the
+        # status of workers the judge may still ask about.
         while True:
             try:
-                got, _ = os.waitpid(-1, os.WNOHANG)
+                got, code = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if got == 0:
                 break
+            self._record(got, code)
 
 
 def _child(sock: socket.socket, plan: sandbox.Plan, files: dict, modules: list[str]) -> None:
