@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import report
@@ -67,7 +68,7 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
         raise click.ClickException(doc["output"])
     out.print(report.check_table(doc))
     report.print_feedback(out, doc)
-    out.print(f"\n[dim]isolation: {report.isolation_line(doc)}[/dim]")
+    out.print(f"\n[dim]isolation: {escape(report.isolation_line(doc))}[/dim]")
     out.print(f"[dim]seed: {doc['seed']} (autograder check {assignment} --seed {doc['seed']} repeats these inputs)[/dim]")
     failed = [t for t in doc["tests"] if t["outcome"] not in ("passed", "skipped")]
     sys.exit(1 if failed or not doc["tests"] else 0)
@@ -88,7 +89,7 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         raise click.ClickException(f"no submissions in {submissions_dir} (expected one folder or .zip per student)")
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"), console=err, transient=False,
+        TextColumn("{task.fields[last]}", markup=False), console=err, transient=False,
     )
     with progress:
         bar = progress.add_task(f"grading {assignment}", total=len(subs), last="")
@@ -136,7 +137,7 @@ def samples(out_dir: Path, jobs: int, seed: int | None, course: str | None) -> N
         out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
         problems += [f"{name}/{p}" for p in check_expectations(docs, load_expectations(a.samples_dir))]
     if problems:
-        err.print("[red]samples that did not score as expected:[/red]\n" + "\n".join(problems))
+        err.print("[red]samples that did not score as expected:[/red]\n" + escape("\n".join(problems)))
         sys.exit(1)
     out.print(f"every sample scored as expected; results in {out_dir.resolve()}")
 
@@ -157,7 +158,7 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
         if check_only:
             drift = release_drift(root, list(names) or None)
             if drift:
-                out.print("\n".join(drift))
+                out.print("\n".join(drift), markup=False)
                 sys.exit(1)
             out.print("assignments/ is in sync with solutions/")
             return

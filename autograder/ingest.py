@@ -31,14 +31,24 @@ def discover(submissions_dir: Path, staging: Path, primary_module: str) -> list[
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"{submissions_dir} is not a folder of submissions")
-    found = []
-    for entry in sorted(submissions_dir.iterdir()):
+    entries: dict[str, list[Path]] = {}
+    for entry in submissions_dir.iterdir():
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            found.append(_from_folder(entry.name, entry, staging / entry.name, primary_module))
+            entries.setdefault(entry.name, []).append(entry)
         elif entry.suffix.lower() == ".zip":
-            found.append(_from_zip(entry.stem, entry, staging / entry.stem, primary_module))
+            entries.setdefault(entry.stem, []).append(entry)
+    found = []
+    for student in sorted(entries):
+        paths = sorted(entries[student])
+        if len(paths) > 1:
+            names = " and ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
+            found.append(Submission(student, None, f"two submissions for {student}: {names}. Keep one and grade again."))
+        elif paths[0].is_dir():
+            found.append(_from_folder(student, paths[0], staging / student, primary_module))
+        else:
+            found.append(_from_zip(student, paths[0], staging / student, primary_module))
     return found
 
 

@@ -34,7 +34,8 @@ def check_table(doc: dict) -> Table:
     table.add_column("points", justify="right")
     for test in doc["tests"]:
         label, style = STATUS_STYLE.get(test.get("outcome", test["status"]), ("?", ""))
-        table.add_row(test["name"], Text(label, style=style), f"{test['score']:g} / {test['max_score']:g}")
+        # Text, not markup: names hold [parametrize] ids, and messages may quote student text.
+        table.add_row(Text(test["name"]), Text(label, style=style), f"{test['score']:g} / {test['max_score']:g}")
     table.add_section()
     table.add_row(Text("total", style="bold"), "", Text(f"{doc['score']:g} / {doc['max_score']:g}", style="bold"))
     return table
@@ -81,11 +82,11 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
                 notes = (notes + "; " if notes else "") + f"{crashed} test(s) crashed or timed out"
         max_score = doc.get("max_score")
         table.add_row(
-            doc["student"],
+            Text(doc["student"]),
             f"{doc['score']:g} / {max_score:g}" if max_score is not None else f"{doc['score']:g}",
             _pct(doc),
             f"{passed} / {len(counted)}",
-            notes,
+            Text(notes),
         )
     return table
 

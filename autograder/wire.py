@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import socket
 import struct
 from dataclasses import dataclass
@@ -117,7 +118,8 @@ def encode(
 
 
 def _enc_array(a: np.ndarray, buffers: list[bytes]) -> dict:
-    a = np.ascontiguousarray(a)
+    if not a.flags.c_contiguous:
+        a = a.copy(order="C")  # not np.ascontiguousarray: it turns 0-d arrays into shape (1,)
     buffers.append(a.tobytes())
     return {"t": "ndarray", "dtype": a.dtype.str, "shape": list(a.shape), "buf": len(buffers) - 1}
 
@@ -186,7 +188,7 @@ def decode(
             return out
         if kind == "bigint":
             text = _str(node, "v")
-            if len(text) > 4000 or not text.lstrip("-").isdigit():
+            if len(text) > 4000 or not re.fullmatch(r"-?[0-9]+", text):
                 raise WireError("malformed integer")
             return int(text)
         if kind == "float":
@@ -205,7 +207,13 @@ def decode(
             return resolve(node)
         raise WireError(f"unknown node type {kind!r}")
 
-    return dec(tree, 0)
+    try:
+        return dec(tree, 0)
+    except WireError:
+        raise
+    except (ValueError, TypeError, RuntimeError, OverflowError, RecursionError, MemoryError) as exc:
+        # Whatever a hostile peer's data makes numpy or torch raise, it is a bad message.
+        raise WireError(f"malformed value: {type(exc).__name__}: {exc}") from None
 
 
 def _items(node: dict) -> list:
@@ -227,10 +235,11 @@ def _dec_array(node: dict, buffers: list[bytes]) -> np.ndarray:
         dtype = np.dtype(_str(node, "dtype"))
     except TypeError as exc:
         raise WireError(f"bad dtype: {exc}") from None
-    if dtype.kind not in _SAFE_KINDS or dtype.hasobject:
+    if dtype.kind not in _SAFE_KINDS or dtype.hasobject or dtype.subdtype is not None:
         raise WireError(f"dtype {dtype} may not cross the boundary")
     shape = node.get("shape")
-    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+    if (not isinstance(shape, list) or len(shape) > 32
+            or not all(type(d) is int and 0 <= d < 2**40 for d in shape)):
         raise WireError("malformed shape")
     index = node.get("buf")
     if type(index) is not int or not 0 <= index < len(buffers):
@@ -286,8 +295,8 @@ def recv(sock: socket.socket, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, l
         raise WireError("message too large")
     try:
         obj = json.loads(_read_exact(sock, n_head))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WireError(f"malformed JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise WireError(f"malformed JSON: {type(exc).__name__}") from None
     if not isinstance(obj, dict):
         raise WireError("message is not an object")
     total = n_head
@@ -333,8 +342,8 @@ class FrameReader:
             return None
         try:
             obj = json.loads(bytes(data[8 : 8 + n_head]))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise WireError(f"malformed JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise WireError(f"malformed JSON: {type(exc).__name__}") from None
         if not isinstance(obj, dict):
             raise WireError("message is not an object")
         buffers = [bytes(data[a:b]) for a, b in spans]
