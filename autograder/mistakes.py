@@ -156,8 +156,19 @@ class ReferenceNamespace:
 # ------------------------------------------------------------------ diagnosis
 
 
+MATCH_RTOL = 1e-5  # the student's output must be this close to the variant's...
+CLOSER = 100.0  # ...and this many times closer to it than to the reference's
+
+
 def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake]) -> list[Mistake]:
-    """The catalogued mistakes that explain the student's recorded outputs."""
+    """The catalogued mistakes that explain the student's recorded outputs.
+
+    A mistake is named when, for some call of the test, the student's output
+    (with the arguments as the call left them, if the test inspected them) is
+    within MATCH_RTOL of the variant's and CLOSER times closer to it than to
+    the reference's: a fixed tolerance alone cannot tell apart variants that
+    differ from the reference by little (a step size of 1e-3 instead of 1e-5).
+    """
     completed = [c for c in calls if c.error is None]
     if not completed or not catalogue:
         return []
@@ -169,12 +180,19 @@ def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake
         except Exception:  # noqa: BLE001 - a variant may legitimately crash on other inputs
             continue
         for call, want, wrong in zip(completed, truth, variant):
-            if wrong is _FAILED:
-                continue
-            if _matches(call.value, wrong) and not _matches(call.value, want):
+            seen = _observed(call)
+            to_variant, to_reference = _distance(seen, wrong), _distance(seen, want)
+            if to_variant <= MATCH_RTOL and to_reference > 0 and to_variant * CLOSER <= to_reference:
                 found.append(m)
                 break
     return found
+
+
+def _observed(call) -> Any:
+    """What the student's call produced: its value, and its arguments after it when inspected."""
+    if getattr(call, "args_after", None) is None:
+        return call.value
+    return (call.value, call.args_after)
 
 
 _FAILED = object()
@@ -187,12 +205,14 @@ def _replay(calls: list, namespace: ReferenceNamespace) -> list:
     for call in calls:
         try:
             fn = _resolve(namespace, call.path)
-            args = _substitute(call.args, mapping, namespace)
+            args = _copy(_substitute(call.args, mapping, namespace))
             kwargs = _substitute(call.kwargs, mapping, namespace)
-            out = fn(*_copy(args), **_copy(kwargs))
+            out = fn(*args, **_copy(kwargs))
         except Exception:  # noqa: BLE001 - a call the variant cannot replay explains nothing
-            out = _FAILED
+            out = args = _FAILED
         _link(call.value, out, mapping)
+        if out is not _FAILED and getattr(call, "args_after", None) is not None:
+            out = (out, args)
         results.append(out)
     return results
 
@@ -225,10 +245,17 @@ def _substitute(value: Any, mapping: dict, namespace: ReferenceNamespace) -> Any
         return mapping[id(value)]
     if isinstance(value, Remote):
         # A student function passed as an argument (e.g. to submission.vjp): use the namespace's.
-        if not value._root.startswith("module:"):
+        kind, _, name = value._root.partition(":")
+        if kind == "import":
+            from .worker import _IMPORTABLE
+
+            if name not in _IMPORTABLE:
+                raise LookupError("not replayable")
+            obj = importlib.import_module(name)
+        elif kind == "module":
+            obj = getattr(namespace, name) if name in namespace.modules else namespace
+        else:
             raise LookupError("not replayable")
-        module = value._root.split(":", 1)[1]
-        obj = getattr(namespace, module) if module in namespace.modules else namespace
         for op, arg in value._path:
             obj = getattr(obj, arg) if op == "." else obj[arg]
         return obj
@@ -260,22 +287,31 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _matches(student: Any, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    """Loose structural equality of plain results (numbers, arrays, tensors, containers)."""
+def _distance(student: Any, other: Any) -> float:
+    """Largest relative difference between comparable parts; inf when nothing compares."""
     if other is _FAILED:
-        return False
+        return float("inf")
     if isinstance(other, tuple) and isinstance(student, tuple):
         # A cache (second element of a forward) is opaque: compare what both sides can.
-        return len(student) == len(other) and all(
-            _matches(s, o, rtol, atol) for s, o in zip(student, other) if _comparable(s) and _comparable(o)
-        ) and any(_comparable(s) for s in student)
+        if len(student) != len(other):
+            return float("inf")
+        pairs = [(s, o) for s, o in zip(student, other) if _comparable(s) and _comparable(o)]
+        return max((_distance(s, o) for s, o in pairs), default=float("inf"))
     if isinstance(other, dict) and isinstance(student, dict):
-        return set(student) == set(other) and all(_matches(student[k], other[k], rtol, atol) for k in other)
+        if set(student) != set(other):
+            return float("inf")
+        return max((_distance(student[k], other[k]) for k in other), default=0.0)
     a, b = _as_array(student), _as_array(other)
     if a is None or b is None or a.shape != b.shape:
-        return False
-    with np.errstate(invalid="ignore"):
-        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+        return float("inf")
+    if a.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        diff = np.where(same, 0.0, np.abs(a - b))
+        scale = np.where(np.isfinite(b), np.maximum(np.abs(b), 1e-8), 1.0)
+        worst = float(np.max(diff / scale))
+    return worst if np.isfinite(worst) else float("inf")
 
 
 def _comparable(value: Any) -> bool:

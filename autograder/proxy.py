@@ -28,6 +28,7 @@ class CallRecord:
     value: Any = None
     error: BaseException | None = None
     result_id: int | None = None
+    args_after: tuple | None = None  # set when the test inspected the call
 
 
 @dataclass
@@ -140,6 +141,8 @@ class SubmissionProxy:
             record.error = exc
             raise
         record.value = outcome.value if inspect else outcome
+        if inspect:
+            record.args_after = outcome.args_after
         return outcome
 
     def _call_remote(self, target: Remote, args, kwargs, inspect: bool, record: CallRecord) -> Any:

@@ -118,3 +118,15 @@ def test_fake_results_and_leaks_never_reach_the_output(graded):
         assert doc["score"] <= doc["max_score"]
         assert "FAKE RESULT" not in doc["output"]
         assert not any("LEAKED HIDDEN TESTS" in t["output"] for t in doc["tests"])
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_reference_and_stub_samples_are_what_the_source_gives(name):
+    """The shipped reference sample is the solution; the stub sample is what release writes."""
+    from autograder.release import strip_solutions
+
+    a = solution_assignment(COURSE, name)
+    for module in a.modules:
+        source = (a.folder / f"{module}.py").read_text()
+        assert (a.samples_dir / "reference" / f"{module}.py").read_text() == source
+        assert (a.samples_dir / "stub" / f"{module}.py").read_text() == strip_solutions(source, module)

@@ -9,6 +9,10 @@ forward functions:
     sigmoid_forward / tanh_forward: cache = out
     relu_forward:                   cache = x
     affine_forward:                 cache = (x, w, b)
+
+Function variants may reuse the target's name; class variants get names of
+their own (inspect.getsource, which the validation step uses, returns the
+first class of a given name on Python < 3.13). The engine renames them.
 """
 import numpy as np
 import torch
@@ -74,16 +78,6 @@ def relu_forward(x):
               "not on the sign of the upstream gradient.")
 def relu_backward(dout, cache):
     dx = np.where(dout > 0, dout, 0)
-    return dx
-
-
-@mistake("relu_backward", "relu_backward zeroes dout in place and returns it",
-         hint="dx = dout does not copy: dx[x <= 0] = 0 then changes the caller's dout. "
-              "Use dx = dout.copy() or np.where(x > 0, dout, 0).")
-def relu_backward(dout, cache):  # noqa: F811 - one variant per mistake
-    x = cache
-    dx = dout
-    dx[x <= 0] = 0
     return dx
 
 
@@ -259,7 +253,7 @@ def eval_numerical_gradient(f, x, h=1e-5):  # noqa: F811
 @mistake("backprop_torch.SigmoidFunction", "SigmoidFunction backward computed from the input x",
          hint="x * (1 - x) is not the derivative of the sigmoid: save the OUTPUT in forward "
               "and return grad_output * out * (1 - out).")
-class SigmoidFunction(torch.autograd.Function):
+class SigmoidFunctionBackwardFromInput(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         z = torch.exp(-x.abs())
@@ -275,7 +269,7 @@ class SigmoidFunction(torch.autograd.Function):
 
 @mistake("backprop_torch.SigmoidFunction", "SigmoidFunction forward not numerically stable",
          hint="torch.exp(x) overflows to inf for large x and inf / inf is nan; use exp(-|x|).")
-class SigmoidFunction(torch.autograd.Function):  # noqa: F811
+class SigmoidFunctionUnstable(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         e = torch.exp(x)
@@ -291,7 +285,7 @@ class SigmoidFunction(torch.autograd.Function):  # noqa: F811
 
 @mistake("backprop_torch.AffineFunction", "AffineFunction grad_b averaged over the batch",
          hint="grad_b is the SUM of grad_output over the batch (dim 0), not its mean.")
-class AffineFunction(torch.autograd.Function):
+class AffineFunctionMeanBias(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
@@ -301,20 +295,3 @@ class AffineFunction(torch.autograd.Function):
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
         return grad_output @ w.t(), x.t() @ grad_output, grad_output.mean(dim=0)
-
-
-@mistake("backprop_torch.AffineFunction", "AffineFunction backward builds a tensor with the default dtype and device",
-         hint="torch.ones(N) is float32 on the CPU whatever the inputs are: it breaks float64 and CUDA. "
-              "Build new tensors from the inputs (grad_output.new_ones(N), torch.ones_like(...)), "
-              "or simply use grad_output.sum(dim=0).")
-class AffineFunction(torch.autograd.Function):  # noqa: F811
-    @staticmethod
-    def forward(ctx, x, w, b):
-        ctx.save_for_backward(x, w)
-        return x @ w + b
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, w = ctx.saved_tensors
-        ones = torch.ones(grad_output.shape[0])
-        return grad_output @ w.t(), x.t() @ grad_output, ones @ grad_output

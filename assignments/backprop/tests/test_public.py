@@ -1,0 +1,133 @@
+"""Public tests for the backprop assignment: run them locally while you work.
+
+They check shapes, a few values computed by hand, and your backward passes
+against finite differences. Passing them is a good sign, not a guarantee: the
+hidden tests use random shapes, float32, large inputs, and more edge cases.
+"""
+import numpy as np
+import pytest
+import torch
+
+from autograder import assert_close, assert_shape, gradcheck, numeric_gradient, points
+
+pytestmark = pytest.mark.public
+
+
+def _away_from_zero(rng, shape):
+    """Random values with |x| in [0.1, 1.5]: finite differences stay off relu's kink."""
+    return rng.uniform(0.1, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+@points(1)
+def test_activation_forward_known_values(submission):
+    x = np.array([-2.0, 0.0, np.log(3.0)])
+    sig, _ = submission.sigmoid_forward(x)
+    assert_close(sig, np.array([1 / (1 + np.exp(2.0)), 0.5, 0.75]), what="sigmoid(x)")
+    th, _ = submission.tanh_forward(x)
+    assert_close(th, np.array([np.tanh(-2.0), 0.0, 0.8]), what="tanh(x)")
+    r, _ = submission.relu_forward(np.array([[-1.5, 0.0], [2.0, -0.25]]))
+    assert_close(r, np.array([[0.0, 0.0], [2.0, 0.0]]), what="relu(x)")
+
+
+@points(1)
+def test_sigmoid_large_inputs_stay_finite(submission):
+    x = np.array([-1000.0, -30.0, 30.0, 1000.0])
+    out, _ = submission.sigmoid_forward(x)
+    assert np.all(np.isfinite(out)), f"sigmoid returned non-finite values: {out}"
+    assert_close(out, np.array([0.0, 1 / (1 + np.exp(30.0)), 1 / (1 + np.exp(-30.0)), 1.0]),
+                 rtol=1e-6, atol=1e-12, what="sigmoid(x)")
+
+
+@points(1)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
+def test_activation_backward_matches_numeric_gradient(submission, rng, name):
+    forward = getattr(submission, f"{name}_forward")
+    backward = getattr(submission, f"{name}_backward")
+    x = _away_from_zero(rng, (3, 4))
+    dout = rng.normal(size=(3, 4))
+    _, cache = forward(x)
+    dx = backward(dout, cache)
+    expected = numeric_gradient(lambda v: forward(v)[0], x, dout)
+    assert_close(dx, expected, rtol=1e-6, atol=1e-8, what=f"{name}_backward dx")
+
+
+@points(1)
+def test_affine_forward_shape_and_values(submission):
+    x = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 10
+    w = np.linspace(-1, 1, 12 * 5).reshape(12, 5)
+    b = np.array([0.5, -0.5, 1.0, 0.0, 2.0])
+    out, _ = submission.affine_forward(x, w, b)
+    assert_shape(out, (2, 5), what="out")
+    assert_close(out, x.reshape(2, 12) @ w + b, what="out")
+
+
+@points(2)
+def test_affine_backward_matches_numeric_gradient(submission, rng):
+    x = rng.normal(size=(3, 2, 2))
+    w = rng.normal(size=(4, 5))
+    b = rng.normal(size=5)
+    dout = rng.normal(size=(3, 5))
+    _, cache = submission.affine_forward(x, w, b)
+    dx, dw, db = submission.affine_backward(dout, cache)
+    assert_shape(dx, x.shape, what="dx")
+    assert_shape(dw, w.shape, what="dw")
+    assert_shape(db, b.shape, what="db")
+    assert_close(dx, numeric_gradient(lambda v: submission.affine_forward(v, w, b)[0], x, dout),
+                 rtol=1e-6, atol=1e-8, what="dx")
+    assert_close(dw, numeric_gradient(lambda v: submission.affine_forward(x, v, b)[0], w, dout),
+                 rtol=1e-6, atol=1e-8, what="dw")
+    assert_close(db, numeric_gradient(lambda v: submission.affine_forward(x, w, v)[0], b, dout),
+                 rtol=1e-6, atol=1e-8, what="db")
+
+
+@points(1)
+def test_mse_loss_hand_computed(submission):
+    pred = np.array([[1.0, 2.0], [3.0, 4.0]])
+    target = np.array([[1.0, 0.0], [0.0, 4.0]])
+    loss, dpred = submission.mse_loss(pred, target)
+    # mean over all 4 elements of (0, 4, 9, 0); gradient 2 * diff / 4
+    assert_close(loss, 13.0 / 4, what="loss")
+    assert_close(dpred, np.array([[0.0, 1.0], [1.5, 0.0]]), what="dpred")
+
+
+@points(2)
+def test_two_layer_net_matches_numeric_gradient(submission, rng):
+    N, D, H, C, reg = 4, 3, 5, 2, 0.1
+    params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
+              "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=C)}
+    X, y = rng.normal(size=(N, D)), rng.normal(size=(N, C))
+    scores = submission.two_layer_net(X, params)
+    assert_shape(scores, (N, C), what="scores")
+    loss, grads = submission.two_layer_net(X, params, y, reg)
+    assert np.ndim(loss) == 0, "loss must be a scalar"
+    for name in ["W1", "b1", "W2", "b2"]:
+        def loss_of(value, name=name):
+            return submission.two_layer_net(X, {**params, name: value}, y, reg)[0]
+        assert_close(grads[name], numeric_gradient(loss_of, params[name]),
+                     rtol=1e-5, atol=1e-7, what=f"grads[{name!r}]")
+
+
+@points(1)
+def test_eval_numerical_gradient_sum_of_squares(submission, rng):
+    f = submission.library("autograder.probes").sum_of_squares  # f(x) = sum(x ** 2)
+    x = rng.normal(size=(2, 3))
+    grad = submission.eval_numerical_gradient(f, x)
+    assert_close(grad, 2 * x, rtol=1e-6, atol=1e-8, what="numerical gradient of sum(x**2)")
+
+
+@points(1)
+def test_sigmoid_function_gradcheck(submission, rng):
+    x = torch.tensor(rng.normal(size=(3, 4)) * 2, dtype=torch.float64)
+    out = submission.backprop_torch.SigmoidFunction.apply(x)
+    assert_close(out, torch.sigmoid(x), what="SigmoidFunction forward")
+    gradcheck(submission.backprop_torch.SigmoidFunction.apply, (x,))
+
+
+@points(1)
+def test_affine_function_gradcheck(submission, rng):
+    x = torch.tensor(rng.normal(size=(3, 4)), dtype=torch.float64)
+    w = torch.tensor(rng.normal(size=(4, 2)), dtype=torch.float64)
+    b = torch.tensor(rng.normal(size=2), dtype=torch.float64)
+    out = submission.backprop_torch.AffineFunction.apply(x, w, b)
+    assert_close(out, x @ w + b, what="AffineFunction forward")
+    gradcheck(submission.backprop_torch.AffineFunction.apply, (x, w, b))

@@ -1,0 +1,468 @@
+"""Hidden tests for the backprop assignment.
+
+Every comparison is against the reference solution run on the same inputs.
+Shapes and values come from the seeded ``rng``; each test checks one thing
+so that partial understanding earns partial credit.
+"""
+import numpy as np
+import pytest
+import torch
+
+from autograder import assert_close, assert_shape, call_pure, gradcheck, points
+
+F32 = dict(rtol=1e-5, atol=1e-6)      # float32 tolerances
+F64 = dict(rtol=1e-7, atol=1e-9)      # float64 tolerances (the defaults, spelled out)
+
+
+def _shape(rng, ndim_min=1, ndim_max=4):
+    ndim = int(rng.integers(ndim_min, ndim_max + 1))
+    return tuple(int(s) for s in rng.integers(1, 6, size=ndim))
+
+
+def _params(rng, D, H, C):
+    return {"W1": rng.normal(size=(D, H)) / np.sqrt(D), "b1": rng.normal(size=H),
+            "W2": rng.normal(size=(H, C)) / np.sqrt(H), "b2": rng.normal(size=C)}
+
+
+def _ref_vjp(fn, inputs, grad_outputs):
+    """Output and input gradients of the reference torch Function, computed in the judge."""
+    leaves = [t.detach().clone().requires_grad_(True) for t in inputs]
+    out = fn(*leaves)
+    grads = torch.autograd.grad(out, leaves, grad_outputs)
+    return out.detach(), grads
+
+
+# ------------------------------------------------------------------ sigmoid
+
+
+@points(1)
+def test_sigmoid_forward(submission, reference, rng):
+    x = rng.normal(size=_shape(rng)) * 4
+    out, _ = submission.sigmoid_forward(x)
+    assert_close(out, reference.sigmoid_forward(x)[0], what="sigmoid(x)")
+
+
+@points(1)
+def test_sigmoid_forward_float32_keeps_dtype(submission, reference, rng):
+    x = (rng.normal(size=(6, 5)) * 4).astype(np.float32)
+    out, _ = submission.sigmoid_forward(x)
+    assert out.dtype == np.float32, f"sigmoid of a float32 array must be float32, got {out.dtype}"
+    assert_close(out, reference.sigmoid_forward(x)[0], **F32, what="sigmoid(x) in float32")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_sigmoid_forward_large_inputs(submission, reference, rng, dtype):
+    x = np.concatenate([[-1000.0, -500.0, -100.0, -40.0, 40.0, 100.0, 500.0, 1000.0],
+                        rng.uniform(-1000, 1000, size=12)]).astype(dtype)
+    out, _ = submission.sigmoid_forward(x)
+    assert np.all(np.isfinite(out)), f"sigmoid returned nan/inf for large |x|: {out}"
+    assert_close(out, reference.sigmoid_forward(x)[0], rtol=1e-6, atol=1e-12,
+                 what=f"sigmoid(x) for |x| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_sigmoid_backward(submission, reference, rng):
+    shape = _shape(rng)
+    x, dout = rng.normal(size=shape) * 3, rng.normal(size=shape)
+    _, cache = submission.sigmoid_forward(x)
+    dx = submission.sigmoid_backward(dout, cache)
+    _, ref_cache = reference.sigmoid_forward(x)
+    assert_close(dx, reference.sigmoid_backward(dout, ref_cache), what="sigmoid_backward dx")
+
+
+@points(1)
+def test_sigmoid_backward_large_inputs(submission, reference, rng):
+    x = np.array([-1000.0, -100.0, -20.0, 0.0, 20.0, 100.0, 1000.0])
+    dout = rng.normal(size=x.shape)
+    _, cache = submission.sigmoid_forward(x)
+    dx = submission.sigmoid_backward(dout, cache)
+    assert np.all(np.isfinite(dx)), f"sigmoid_backward returned nan/inf for large |x|: {dx}"
+    _, ref_cache = reference.sigmoid_forward(x)
+    assert_close(dx, reference.sigmoid_backward(dout, ref_cache), rtol=1e-6, atol=1e-12,
+                 what="sigmoid_backward dx for large |x|")
+
+
+# --------------------------------------------------------------------- tanh
+
+
+@points(1)
+def test_tanh_forward(submission, reference, rng):
+    x = rng.normal(size=_shape(rng)) * 3
+    out, _ = submission.tanh_forward(x)
+    assert_close(out, reference.tanh_forward(x)[0], what="tanh(x)")
+
+
+@points(1)
+def test_tanh_backward(submission, reference, rng):
+    shape = _shape(rng)
+    x, dout = rng.normal(size=shape) * 2, rng.normal(size=shape)
+    _, cache = submission.tanh_forward(x)
+    dx = submission.tanh_backward(dout, cache)
+    _, ref_cache = reference.tanh_forward(x)
+    assert_close(dx, reference.tanh_backward(dout, ref_cache), what="tanh_backward dx")
+
+
+# --------------------------------------------------------------------- relu
+
+
+@points(1)
+def test_relu_forward(submission, reference, rng):
+    x = rng.normal(size=_shape(rng))
+    out, _ = submission.relu_forward(x)
+    assert_close(out, reference.relu_forward(x)[0], what="relu(x)")
+
+
+@points(1)
+def test_relu_forward_does_not_modify_x(submission, reference, rng):
+    x = rng.normal(size=(5, 4))
+    result = submission.relu_forward.inspect(x)
+    assert_close(result.args_after[0], x, rtol=0, atol=0, what="x after relu_forward (must be unchanged)")
+    assert_close(result.value[0], reference.relu_forward(x)[0], what="relu(x)")
+
+
+@points(1)
+def test_relu_backward(submission, reference, rng):
+    shape = (int(rng.integers(4, 9)),) + _shape(rng, 1, 3)
+    x, dout = rng.normal(size=shape), rng.normal(size=shape)
+    _, cache = submission.relu_forward(x)
+    dx = submission.relu_backward(dout, cache)
+    _, ref_cache = reference.relu_forward(x)
+    assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx")
+
+
+@points(1)
+def test_relu_backward_at_zero_is_zero(submission, reference, rng):
+    x = np.array([[-1.0, 0.0, 1.0], [0.0, 2.0, -0.0]])
+    dout = rng.uniform(0.5, 1.5, size=x.shape)
+    _, cache = submission.relu_forward(x)
+    dx = submission.relu_backward(dout, cache)
+    _, ref_cache = reference.relu_forward(x)
+    assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx (gradient at x == 0 is 0)")
+
+
+@points(1)
+def test_relu_backward_leaves_dout_alone(submission, reference, rng):
+    x, dout = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    _, cache = submission.relu_forward(x)
+    dx = call_pure(submission.relu_backward, dout, cache)
+    _, ref_cache = reference.relu_forward(x)
+    assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx")
+
+
+@points(1)
+def test_activation_backward_float32(submission, reference, rng):
+    x, dout = (rng.normal(size=(7, 3)) * 2).astype(np.float32), rng.normal(size=(7, 3)).astype(np.float32)
+    for name in ["sigmoid", "tanh", "relu"]:
+        _, cache = getattr(submission, f"{name}_forward")(x)
+        dx = getattr(submission, f"{name}_backward")(dout, cache)
+        assert dx.dtype == np.float32, f"{name}_backward of float32 inputs must be float32, got {dx.dtype}"
+        _, ref_cache = getattr(reference, f"{name}_forward")(x)
+        assert_close(dx, getattr(reference, f"{name}_backward")(dout, ref_cache), **F32,
+                     what=f"{name}_backward dx in float32")
+
+
+# ------------------------------------------------------------------- affine
+
+
+def _affine_inputs(rng, x_shape, M=None, dtype=np.float64):
+    D = int(np.prod(x_shape[1:]))
+    M = int(rng.integers(2, 7)) if M is None else M
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=(D, M)), rng.normal(size=M)
+    dout = rng.normal(size=(x_shape[0], M))
+    return tuple(a.astype(dtype) for a in (x, w, b, dout))
+
+
+@points(1)
+def test_affine_forward(submission, reference, rng):
+    x, w, b, _ = _affine_inputs(rng, (int(rng.integers(2, 8)), int(rng.integers(1, 9))))
+    out, _ = submission.affine_forward(x, w, b)
+    assert_close(out, reference.affine_forward(x, w, b)[0], what="out")
+
+
+@points(1)
+def test_affine_forward_extra_dims(submission, reference, rng):
+    x, w, b, _ = _affine_inputs(rng, (int(rng.integers(2, 5)), 2, 3, 4))
+    out, _ = submission.affine_forward(x, w, b)
+    assert_shape(out, (x.shape[0], w.shape[1]), what="out")
+    assert_close(out, reference.affine_forward(x, w, b)[0], what="out for x of shape (N, 2, 3, 4)")
+
+
+@points(1)
+def test_affine_single_example(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (1, 3, 2))
+    out, cache = submission.affine_forward(x, w, b)
+    dx, dw, db = submission.affine_backward(dout, cache)
+    ref_out, ref_cache = reference.affine_forward(x, w, b)
+    assert_close(out, ref_out, what="out (N=1)")
+    assert_close((dx, dw, db), reference.affine_backward(dout, ref_cache), what="(dx, dw, db) with N=1")
+
+
+@points(1)
+def test_affine_backward_dx(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 8)), int(rng.integers(1, 9))))
+    _, cache = submission.affine_forward(x, w, b)
+    dx, _, _ = submission.affine_backward(dout, cache)
+    ref_dx, _, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
+    assert_close(dx, ref_dx, what="dx")
+
+
+@points(2)
+def test_affine_backward_dx_extra_dims(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 5)), 2, 3, 4))
+    _, cache = submission.affine_forward(x, w, b)
+    dx, _, _ = submission.affine_backward(dout, cache)
+    assert_shape(dx, x.shape, what="dx (must have the shape of x)")
+    ref_dx, _, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
+    assert_close(dx, ref_dx, what="dx for x of shape (N, 2, 3, 4)")
+
+
+@points(1)
+def test_affine_backward_dw(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 8)), 3, 2))
+    _, cache = submission.affine_forward(x, w, b)
+    _, dw, _ = submission.affine_backward(dout, cache)
+    _, ref_dw, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
+    assert_close(dw, ref_dw, what="dw")
+
+
+@points(2)
+def test_affine_backward_db(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (int(rng.integers(3, 9)), 4))
+    _, cache = submission.affine_forward(x, w, b)
+    _, _, db = submission.affine_backward(dout, cache)
+    assert_shape(db, b.shape, what="db (sum over the batch)")
+    _, _, ref_db = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
+    assert_close(db, ref_db, what="db")
+
+
+@points(1)
+def test_affine_backward_is_pure(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (4, 5), M=3)
+    _, cache = submission.affine_forward(x, w, b)
+    grads = call_pure(submission.affine_backward, dout, cache)
+    assert_close(grads, reference.affine_backward(dout, reference.affine_forward(x, w, b)[1]), what="(dx, dw, db)")
+
+
+@points(1)
+def test_affine_float32(submission, reference, rng):
+    x, w, b, dout = _affine_inputs(rng, (5, 2, 3), dtype=np.float32)
+    out, cache = submission.affine_forward(x, w, b)
+    grads = submission.affine_backward(dout, cache)
+    ref_out, ref_cache = reference.affine_forward(x, w, b)
+    assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
+    assert_close(out, ref_out, **F32, what="out in float32")
+    assert_close(grads, reference.affine_backward(dout, ref_cache), **F32, what="(dx, dw, db) in float32")
+
+
+# ---------------------------------------------------------------------- mse
+
+
+@points(1)
+def test_mse_loss_value(submission, reference, rng):
+    shape = (int(rng.integers(2, 8)), int(rng.integers(2, 5)))
+    pred, target = rng.normal(size=shape), rng.normal(size=shape)
+    loss, _ = submission.mse_loss(pred, target)
+    assert_close(loss, reference.mse_loss(pred, target)[0], what="loss (mean over all N*C elements)")
+
+
+@points(2)
+def test_mse_loss_gradient(submission, reference, rng):
+    shape = (int(rng.integers(2, 8)), int(rng.integers(2, 5)))
+    pred, target = rng.normal(size=shape), rng.normal(size=shape)
+    _, dpred = call_pure(submission.mse_loss, pred, target)
+    assert_close(dpred, reference.mse_loss(pred, target)[1], what="dpred")
+
+
+# ---------------------------------------------------------- two-layer network
+
+
+def _net_problem(rng, N=None):
+    N = int(rng.integers(3, 9)) if N is None else N
+    D, H, C = (int(v) for v in rng.integers(2, 7, size=3))
+    return rng.normal(size=(N, D)), rng.normal(size=(N, C)), _params(rng, D, H, C)
+
+
+@points(1)
+def test_two_layer_net_scores(submission, reference, rng):
+    X, _, params = _net_problem(rng)
+    scores = submission.two_layer_net(X, params)
+    assert_close(scores, reference.two_layer_net(X, params), what="scores (y is None)")
+
+
+@points(1)
+def test_two_layer_net_loss_with_reg(submission, reference, rng):
+    X, y, params = _net_problem(rng)
+    reg = float(rng.uniform(0.1, 1.0))
+    loss, _ = submission.two_layer_net(X, params, y, reg)
+    assert_close(loss, reference.two_layer_net(X, params, y, reg)[0],
+                 what=f"loss with reg={reg:.3f} (data loss + 0.5 * reg * sum of squared weights)")
+
+
+@points(2)
+def test_two_layer_net_weight_gradients_with_reg(submission, reference, rng):
+    X, y, params = _net_problem(rng)
+    reg = float(rng.uniform(0.1, 1.0))
+    _, grads = submission.two_layer_net(X, params, y, reg)
+    _, ref_grads = reference.two_layer_net(X, params, y, reg)
+    for name in ["W1", "W2"]:
+        assert_close(grads[name], ref_grads[name], what=f"grads[{name!r}] with reg={reg:.3f}")
+
+
+@points(1)
+def test_two_layer_net_bias_gradients(submission, reference, rng):
+    X, y, params = _net_problem(rng)
+    reg = float(rng.uniform(0.1, 1.0))
+    _, grads = submission.two_layer_net(X, params, y, reg)
+    _, ref_grads = reference.two_layer_net(X, params, y, reg)
+    for name in ["b1", "b2"]:
+        assert_close(grads[name], ref_grads[name], what=f"grads[{name!r}] (biases are not regularized)")
+
+
+@points(1)
+def test_two_layer_net_single_example_no_reg(submission, reference, rng):
+    X, y, params = _net_problem(rng, N=1)
+    loss, grads = submission.two_layer_net(X, params, y, 0.0)
+    ref_loss, ref_grads = reference.two_layer_net(X, params, y, 0.0)
+    assert_close(loss, ref_loss, what="loss (N=1, reg=0)")
+    assert_close(grads, ref_grads, what="grads (N=1, reg=0)")
+
+
+# ------------------------------------------------------ numerical gradient
+
+
+@points(1)
+def test_eval_numerical_gradient_sum_of_squares(submission, rng):
+    f = submission.library("autograder.probes").sum_of_squares
+    x = rng.normal(size=_shape(rng, 1, 3))
+    grad = submission.eval_numerical_gradient(f, x)
+    # Centered differences are exact up to rounding for x**2; one-sided ones are off by h.
+    assert_close(grad, 2 * x, rtol=1e-6, atol=1e-7, what="numerical gradient of sum(x**2)")
+
+
+@points(1)
+def test_eval_numerical_gradient_sin_sum(submission, rng):
+    f = submission.library("autograder.probes").sin_sum
+    x = rng.normal(size=(2, 3, 2))
+    grad = submission.eval_numerical_gradient(f, x)
+    assert_close(grad, np.cos(x), rtol=1e-6, atol=1e-7, what="numerical gradient of sum(sin(x))")
+
+
+@points(1)
+def test_eval_numerical_gradient_uses_h(submission, rng):
+    f = submission.library("autograder.probes").cubic_mix
+    x = rng.normal(size=6)
+    h = 1e-3
+    grad = submission.eval_numerical_gradient(f, x, h)
+    # For x**3 + x**2 the centered quotient is exactly 3x^2 + 2x + h^2.
+    assert_close(grad, 3 * x ** 2 + 2 * x + h ** 2, rtol=1e-8, atol=1e-8,
+                 what=f"numerical gradient of sum(x**3 + x**2) with h={h}")
+
+
+@points(1)
+def test_eval_numerical_gradient_restores_x(submission, rng):
+    f = submission.library("autograder.probes").cubic_mix
+    x = rng.normal(size=(3, 4))
+    grad = call_pure(submission.eval_numerical_gradient, f, x)
+    assert_close(grad, 3 * x ** 2 + 2 * x, rtol=1e-6, atol=1e-7, what="numerical gradient of sum(x**3 + x**2)")
+
+
+# ---------------------------------------------------------- torch Functions
+
+
+DTYPES = [pytest.param(torch.float64, F64, id="float64"), pytest.param(torch.float32, F32, id="float32")]
+
+
+@points(1)
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_sigmoid_function_forward(submission, reference, rng, dtype, tol):
+    x = torch.tensor(np.r_[-1000.0, -60.0, rng.normal(size=10) * 4, 60.0, 1000.0], dtype=dtype)
+    out = submission.backprop_torch.SigmoidFunction.apply(x)
+    assert out.dtype == dtype, f"output dtype must be {dtype}, got {out.dtype}"
+    assert bool(torch.isfinite(out).all()), f"SigmoidFunction returned nan/inf: {out}"
+    assert_close(out, reference.backprop_torch.SigmoidFunction.apply(x), **tol, what="SigmoidFunction forward")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_sigmoid_function_vjp(submission, reference, rng, dtype, tol):
+    shape = _shape(rng, 1, 3)
+    x = torch.tensor(rng.normal(size=shape) * 3, dtype=dtype)
+    g = torch.tensor(rng.normal(size=shape), dtype=dtype)
+    _, (dx,) = submission.vjp(submission.backprop_torch.SigmoidFunction.apply, (x,), (g,))
+    _, (ref_dx,) = _ref_vjp(reference.backprop_torch.SigmoidFunction.apply, (x,), (g,))
+    assert dx.dtype == dtype, f"gradient dtype must be {dtype}, got {dx.dtype}"
+    assert_close(dx, ref_dx, **tol, what="SigmoidFunction backward (grad of x)")
+
+
+@points(1)
+def test_sigmoid_function_gradcheck(submission, rng):
+    x = torch.tensor(rng.normal(size=(4, 3)) * 3, dtype=torch.float64)
+    gradcheck(submission.backprop_torch.SigmoidFunction.apply, (x,))
+
+
+@points(1)
+def test_affine_function_forward(submission, reference, rng):
+    N, D, M = (int(v) for v in rng.integers(1, 7, size=3))
+    x, w, b = (torch.tensor(rng.normal(size=s), dtype=torch.float64) for s in [(N, D), (D, M), (M,)])
+    out = submission.backprop_torch.AffineFunction.apply(x, w, b)
+    assert_close(out, reference.backprop_torch.AffineFunction.apply(x, w, b), what="AffineFunction forward")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_affine_function_vjp(submission, reference, rng, dtype, tol):
+    N, D, M = int(rng.integers(2, 8)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    x, w, b = (torch.tensor(rng.normal(size=s), dtype=dtype) for s in [(N, D), (D, M), (M,)])
+    g = torch.tensor(rng.normal(size=(N, M)), dtype=dtype)
+    _, grads = submission.vjp(submission.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
+    _, ref_grads = _ref_vjp(reference.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
+    for name, got, exp in zip(["x", "w", "b"], grads, ref_grads):
+        assert got is not None, f"no gradient for {name}"
+        assert got.dtype == dtype, f"grad of {name} must be {dtype}, got {got.dtype}"
+        assert_close(got, exp, **tol, what=f"AffineFunction backward (grad of {name})")
+
+
+@points(1)
+def test_affine_function_gradcheck(submission, rng):
+    x, w, b = (torch.tensor(rng.normal(size=s), dtype=torch.float64) for s in [(5, 3), (3, 4), (4,)])
+    gradcheck(submission.backprop_torch.AffineFunction.apply, (x, w, b))
+
+
+# ------------------------------------------------------------------- CUDA
+
+
+@points(1)
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_sigmoid_function_cuda(submission, reference, rng, dtype, tol):
+    x = torch.tensor(np.r_[-1000.0, rng.normal(size=(30,)) * 4, 1000.0], dtype=dtype)
+    g = torch.tensor(rng.normal(size=x.shape), dtype=dtype)
+    out, (dx,) = submission.vjp(submission.backprop_torch.SigmoidFunction.apply, (x.cuda(),), (g.cuda(),))
+    assert out.device.type == "cuda" and dx.device.type == "cuda", \
+        f"results must stay on the input's device, got {out.device} and {dx.device}"
+    assert out.dtype == dtype and dx.dtype == dtype, f"dtype must be {dtype}, got {out.dtype} and {dx.dtype}"
+    ref_out, (ref_dx,) = _ref_vjp(reference.backprop_torch.SigmoidFunction.apply, (x,), (g,))
+    assert_close(out.cpu(), ref_out, **tol, what="SigmoidFunction forward on CUDA")
+    assert_close(dx.cpu(), ref_dx, **tol, what="SigmoidFunction backward on CUDA")
+
+
+@points(1)
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,tol", DTYPES)
+def test_affine_function_cuda(submission, reference, rng, dtype, tol):
+    N, D, M = 16, 12, 8
+    x, w, b = (torch.tensor(rng.normal(size=s), dtype=dtype) for s in [(N, D), (D, M), (M,)])
+    g = torch.tensor(rng.normal(size=(N, M)), dtype=dtype)
+    out, grads = submission.vjp(submission.backprop_torch.AffineFunction.apply,
+                                (x.cuda(), w.cuda(), b.cuda()), (g.cuda(),))
+    ref_out, ref_grads = _ref_vjp(reference.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
+    assert out.device.type == "cuda", f"output must stay on CUDA, got {out.device}"
+    assert out.dtype == dtype, f"output dtype must be {dtype}, got {out.dtype}"
+    # cuBLAS sums in another order than the CPU (and TF32 may be on): float32 gets a GPU tolerance.
+    cuda_tol = dict(rtol=1e-3, atol=1e-3) if dtype == torch.float32 else tol
+    assert_close(out.cpu(), ref_out, **cuda_tol, what="AffineFunction forward on CUDA")
+    for name, got, exp in zip(["x", "w", "b"], grads, ref_grads):
+        assert got.device.type == "cuda" and got.dtype == dtype, \
+            f"grad of {name} must be a {dtype} CUDA tensor, got {got.dtype} on {got.device}"
+        assert_close(got.cpu(), exp, **cuda_tol, what=f"AffineFunction backward on CUDA (grad of {name})")
