@@ -136,21 +136,48 @@ def rel_error(x: Any, y: Any) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
+class batched:
+    """A function of one array that runs the student's code, many inputs per round trip.
+
+    ``batched(submission.affine_forward, lambda v: (v, w, b), out=0)`` is
+    ``lambda v: submission.affine_forward(v, w, b)[0]``, except that
+    ``numeric_gradient`` sends all its perturbed inputs in one message. The
+    inputs are built here, in the judge; the worker only evaluates them.
+    """
+
+    def __init__(self, fn: Remote, make_args: Callable[[Any], tuple], out: int | None = None) -> None:
+        self.fn, self.make_args, self.out = fn, make_args, out
+
+    def __call__(self, v: Any) -> Any:
+        return self.many([v])[0]
+
+    def many(self, values: list) -> list:
+        probes = self.fn._proxy.library("autograder.probes")
+        results = probes.evaluate_many(self.fn, [tuple(self.make_args(v)) for v in values], self.out)
+        if not isinstance(results, list) or len(results) != len(values):
+            raise BadReturn(f"{self.fn.dotted}: expected {len(values)} results from a batch, got {type(results).__name__}")
+        return results
+
+
 def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = None, h: float = 1e-5) -> np.ndarray:
-    """Centered-difference gradient of sum(f(x) * df) with respect to x (judge-side oracle)."""
+    """Centered-difference gradient of sum(f(x) * df) with respect to x (judge-side oracle).
+
+    ``f`` is any function of one array; a ``batched`` one is evaluated in a single round trip.
+    """
     x = np.array(x, dtype=np.float64)
+    points = []
+    for i in np.ndindex(x.shape):
+        for step in (h, -h):
+            shifted = x.copy()
+            shifted[i] += step
+            points.append(shifted)
+    values = f.many(points) if isinstance(f, batched) else [f(p) for p in points]
+    weight = 1.0 if df is None else np.asarray(df, dtype=np.float64)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = np.asarray(f(x.copy()), dtype=np.float64)
-        x[i] = old - h
-        minus = np.asarray(f(x.copy()), dtype=np.float64)
-        x[i] = old
-        weight = 1.0 if df is None else np.asarray(df, dtype=np.float64)
-        grad[i] = np.sum((plus - minus) * weight) / (2 * h)
+    for k, i in enumerate(np.ndindex(x.shape)):
+        plus, _ = _to_numpy(values[2 * k], "f(x + h)")
+        minus, _ = _to_numpy(values[2 * k + 1], "f(x - h)")
+        grad[i] = np.sum((plus.astype(np.float64) - minus.astype(np.float64)) * weight) / (2 * h)
     return grad
 
 
@@ -169,18 +196,22 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
         if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
             continue
         base = x.detach().cpu().double()
-        cols = []
+
+        def with_input(v, i=i):
+            args = list(inputs)
+            args[i] = torch.as_tensor(v).to(dtype=x.dtype, device=x.device)
+            return tuple(args)
+
+        flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
+        points = []
         for k in range(base.numel()):
-            cols_k = []
             for sign in (1, -1):
                 shifted = base.clone().reshape(-1)
                 shifted[k] += sign * eps
-                args = list(inputs)
-                args[i] = shifted.reshape(base.shape).to(dtype=x.dtype, device=x.device)
-                out, _ = _to_numpy(fn(*args), f"{fn.dotted} output")
-                cols_k.append(out.astype(np.float64).reshape(-1))
-            cols.append((cols_k[0] - cols_k[1]) / (2 * eps))
-        numerical = np.stack(cols, axis=1)
+                points.append(shifted.reshape(base.shape).numpy())
+        outs = batched(fn, with_input).many(points)
+        numerical = np.stack([(flat(outs[2 * k]) - flat(outs[2 * k + 1])) / (2 * eps)
+                              for k in range(base.numel())], axis=1)
         got = analytic[i] if isinstance(analytic, tuple) and i < len(analytic) else None
         if got is None:
             raise AssertionError(f"{fn.dotted}: backward returned no gradient for input #{i + 1}")

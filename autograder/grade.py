@@ -51,6 +51,11 @@ def judge_args(task: GradeTask) -> list[str]:
         "--results", task.results,
         "--rootdir", task.tests_dir,
         "-p", "no:cacheprovider",
+        # A judge needs none of these, and they cost more than the tests: log capture
+        # around every phase, and a full garbage collection after every run.
+        "-p", "no:logging",
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
         "-o", "addopts=",
         "-o", "testpaths=",
         "--import-mode=importlib",

@@ -288,35 +288,57 @@ class Session:
         if self.conn is not None and self.conn.limits.worker_key() != limits.worker_key():
             self._end_worker()
         if self.conn is None:
-            if self.import_failure is not None:
-                raise self.import_failure
-            self._check_budget()
-            start = time.monotonic()
-            try:
-                conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
-            except (RuntimeError, OSError) as exc:
-                self.import_failure = errors.WorkerDied(f"your code could not be started: {exc}")
-                raise self.import_failure from None
-            self.conn = conn
-            self.generation += 1
-            try:
-                # A spawned worker imports numpy and torch before it is ready: not the student's time.
-                startup = READY_SECONDS if self.mode == "spawn" else limits.call_seconds
-                ready = self._recv(conn, startup, what="starting your code")
-                if not ready.raw.get("ok", True):
-                    raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
-                conn.isolation = ready.raw.get("isolation", {})
-                self.isolation = conn.isolation
-                conn.send(wire.pack({"op": "import"}), limits.call_seconds)
-                reply = self._recv(conn, limits.call_seconds, what="importing your modules")
-            except errors.WorkerDied as exc:
-                # A crash or hang at import happens again on every retry: remember it.
-                self.import_failure = errors.WorkerDied(f"while importing your modules: {exc.message}")
-                raise self.import_failure from None
-            finally:
-                self.spent += time.monotonic() - start
-            conn.imported = reply.raw.get("modules", {})
+            self._start(limits)
+        if self.conn.imported is None:
+            self._handshake(self.conn)
         return self.conn
+
+    def prestart(self) -> None:
+        """Start the worker now, so that its sandbox and imports overlap the judge's own start-up."""
+        try:
+            self._start(self.limits)
+        except errors.SubmissionProblem:
+            pass  # reported by the first test that needs the worker
+
+    def _start(self, limits: Limits) -> None:
+        """Fork (or spawn) a worker and ask it to import the submission; replies are read later."""
+        if self.import_failure is not None:
+            raise self.import_failure
+        self._check_budget()
+        start = time.monotonic()
+        try:
+            conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            conn.send(wire.pack({"op": "import"}), limits.call_seconds)
+        except (RuntimeError, OSError) as exc:
+            self.import_failure = errors.WorkerDied(f"your code could not be started: {exc}")
+            raise self.import_failure from None
+        finally:
+            self.spent += time.monotonic() - start
+        self.conn = conn
+        self.generation += 1
+        self.handshake_since = time.monotonic()
+
+    def _handshake(self, conn: WorkerConn) -> None:
+        """Read the worker's ready message and its import report; a failure here is remembered."""
+        start = time.monotonic()
+        # Import time counts from the request, even if the judge was busy meanwhile.
+        waited = start - self.handshake_since
+        try:
+            # A spawned worker imports numpy and torch before it is ready: not the student's time.
+            startup = READY_SECONDS if self.mode == "spawn" else conn.limits.call_seconds
+            ready = self._recv(conn, startup, what="starting your code")
+            if not ready.raw.get("ok", True):
+                raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
+            conn.isolation = ready.raw.get("isolation", {})
+            self.isolation = conn.isolation
+            reply = self._recv(conn, max(conn.limits.call_seconds - waited, 0.5), what="importing your modules")
+        except errors.WorkerDied as exc:
+            # A crash or hang at import happens again on every retry: remember it.
+            self.import_failure = errors.WorkerDied(f"while importing your modules: {exc.message}")
+            raise self.import_failure from None
+        finally:
+            self.spent += time.monotonic() - start
+        conn.imported = reply.raw.get("modules", {})
 
     def _end_worker(self) -> dict:
         conn, self.conn = self.conn, None

@@ -120,6 +120,7 @@ class JudgeState:
             self.session = InProcessSession(submission, list(assignment.modules), limits)
         else:
             self.session = Session(submission, list(assignment.modules), limits, hide, isolation)
+            self.session.prestart()
         self.proxy = SubmissionProxy(self.session, list(assignment.modules), limits)
 
     @classmethod

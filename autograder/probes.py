@@ -24,6 +24,16 @@ def cubic_mix(x):
     return float(np.sum(x**3 + x**2))
 
 
+def evaluate_many(fn, arg_tuples, pick=None):
+    """[fn(*args) for args in arg_tuples], or only element ``pick`` of each result.
+
+    The judge builds every input (e.g. the perturbations of a numerical
+    gradient); only the evaluation happens here, in one round trip.
+    """
+    results = [fn(*args) for args in arg_tuples]
+    return [r[pick] for r in results] if pick is not None else results
+
+
 def vjp(fn, inputs, grad_outputs):
     """Run fn(*inputs) and backpropagate grad_outputs: returns (output, input grads).
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, gradcheck, numeric_gradient, points
+from autograder import assert_close, assert_shape, batched, gradcheck, numeric_gradient, points
 
 pytestmark = pytest.mark.public
 
@@ -47,7 +47,7 @@ def test_activation_backward_matches_numeric_gradient(submission, rng, name):
     dout = rng.normal(size=(3, 4))
     _, cache = forward(x)
     dx = backward(dout, cache)
-    expected = numeric_gradient(lambda v: forward(v)[0], x, dout)
+    expected = numeric_gradient(batched(forward, lambda v: (v,), out=0), x, dout)
     assert_close(dx, expected, rtol=1e-6, atol=1e-8, what=f"{name}_backward dx")
 
 
@@ -72,11 +72,13 @@ def test_affine_backward_matches_numeric_gradient(submission, rng):
     assert_shape(dx, x.shape, what="dx")
     assert_shape(dw, w.shape, what="dw")
     assert_shape(db, b.shape, what="db")
-    assert_close(dx, numeric_gradient(lambda v: submission.affine_forward(v, w, b)[0], x, dout),
+    # Each numerical gradient sends its perturbed inputs in one batch (see autograder.batched).
+    forward = submission.affine_forward
+    assert_close(dx, numeric_gradient(batched(forward, lambda v: (v, w, b), out=0), x, dout),
                  rtol=1e-6, atol=1e-8, what="dx")
-    assert_close(dw, numeric_gradient(lambda v: submission.affine_forward(x, v, b)[0], w, dout),
+    assert_close(dw, numeric_gradient(batched(forward, lambda v: (x, v, b), out=0), w, dout),
                  rtol=1e-6, atol=1e-8, what="dw")
-    assert_close(db, numeric_gradient(lambda v: submission.affine_forward(x, w, v)[0], b, dout),
+    assert_close(db, numeric_gradient(batched(forward, lambda v: (x, w, v), out=0), b, dout),
                  rtol=1e-6, atol=1e-8, what="db")
 
 
@@ -101,8 +103,7 @@ def test_two_layer_net_matches_numeric_gradient(submission, rng):
     loss, grads = submission.two_layer_net(X, params, y, reg)
     assert np.ndim(loss) == 0, "loss must be a scalar"
     for name in ["W1", "b1", "W2", "b2"]:
-        def loss_of(value, name=name):
-            return submission.two_layer_net(X, {**params, name: value}, y, reg)[0]
+        loss_of = batched(submission.two_layer_net, lambda v, name=name: (X, {**params, name: v}, y, reg), out=0)
         assert_close(grads[name], numeric_gradient(loss_of, params[name]),
                      rtol=1e-5, atol=1e-7, what=f"grads[{name!r}]")
 
