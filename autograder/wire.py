@@ -72,6 +72,9 @@ def encode(
     from the worker back as references rather than copies).
     """
     buffers: list[bytes] = []
+    # An array object that appears several times (the fixed arguments of a batch)
+    # travels once; every occurrence still decodes to its own copy.
+    sent: dict[int, dict] = {}
 
     def enc(v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -98,7 +101,10 @@ def encode(
         if t is dict:
             return {"t": "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in v.items()]}
         if t is np.ndarray and v.dtype.kind in _SAFE_KINDS:
-            return _enc_array(v, buffers)
+            # Keyed by id: safe because v is part of the value, alive until encoding ends.
+            if id(v) not in sent:
+                sent[id(v)] = _enc_array(v, buffers)
+            return dict(sent[id(v)])
         if isinstance(v, np.generic) and t.__module__ == "numpy" and v.dtype.kind in _SAFE_KINDS:
             node = _enc_array(np.asarray(v), buffers)
             node["t"] = "npscalar"
