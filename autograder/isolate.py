@@ -19,7 +19,6 @@ import atexit
 import importlib
 import os
 import secrets
-import selectors
 import signal
 import socket
 import subprocess
@@ -44,40 +43,48 @@ class WorkerConn:
     isolation: dict
     limits: Limits
     launcher: Any
-    output_total: int = 0
     imported: dict | None = None
-    selector: selectors.BaseSelector | None = None
     reader: wire.FrameReader = field(default_factory=wire.FrameReader)
+    overflowed: int = 0  # the output cap that was exceeded, if any
+    drain: threading.Thread | None = None
 
-    def watch(self) -> selectors.BaseSelector:
-        """One selector for the worker's life: its reply socket and its output pipe."""
-        if self.selector is None:
-            self.selector = selectors.DefaultSelector()
-            self.selector.register(self.sock, selectors.EVENT_READ, "sock")
-            self.selector.register(self.out_fd, selectors.EVENT_READ, "out")
-            os.set_blocking(self.out_fd, False)
-            self.sock.setblocking(False)
-        return self.selector
+    def watch_output(self, session: "Session") -> None:
+        """Read the worker's output in a thread: blocked in read(), it costs nothing while the
+        worker is quiet, and the reply path stays one blocking recv (no selector loop)."""
+        self.drain = threading.Thread(target=self._drain_output, args=(session,), daemon=True)
+        self.drain.start()
+
+    def _drain_output(self, session: "Session") -> None:
+        total = 0
+        while True:
+            try:
+                chunk = os.read(self.out_fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            total += len(chunk)
+            cap = session.active.output_bytes
+            with session.printed_lock:
+                room = cap - len(session.printed)
+                if room > 0:
+                    session.printed += chunk[:room]
+            if total > cap and not self.overflowed:
+                self.overflowed = cap
+                try:
+                    self.launcher.kill(self)  # the reply socket then reads EOF
+                except Exception:  # noqa: BLE001 - the worker may be gone already
+                    pass
 
     def send(self, frame: bytes, timeout: float) -> None:
-        """Send a whole frame; usually one non-blocking send, else wait for room."""
-        self.watch()
-        try:
-            sent = self.sock.send(frame)
-        except BlockingIOError:
-            sent = 0
-        if sent < len(frame):
-            self.sock.settimeout(max(timeout, 0.01))
-            try:
-                self.sock.sendall(memoryview(frame)[sent:])
-            finally:
-                self.sock.setblocking(False)
+        self.sock.settimeout(max(timeout, 0.01))
+        self.sock.sendall(frame)
 
     def close(self) -> None:
-        closers = [self.sock.close, lambda: os.close(self.out_fd)]
-        if self.selector is not None:
-            closers.insert(0, self.selector.close)
-        for closer in closers:
+        if self.drain is not None:
+            # The pipe ends when the worker and its children are gone; don't wait longer than that.
+            self.drain.join(timeout=0.2)
+        for closer in (self.sock.close, lambda: os.close(self.out_fd)):
             try:
                 closer()
             except OSError:
@@ -279,6 +286,7 @@ class Session:
         self.isolation: dict = {}
         self.import_failure: errors.SubmissionProblem | None = None
         self.printed = bytearray()  # what the student's code printed, for the report
+        self.printed_lock = threading.Lock()
         self.active = limits  # the limits of the test now running
         self.release_pending = False
 
@@ -308,6 +316,7 @@ class Session:
         start = time.monotonic()
         try:
             conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            conn.watch_output(self)
             conn.send(wire.pack({"op": "import"}), limits.call_seconds)
         except (RuntimeError, OSError) as exc:
             self.import_failure = errors.WorkerDied(f"your code could not be started: {exc}")
@@ -345,7 +354,6 @@ class Session:
         if conn is None:
             return {}
         status = conn.launcher.kill(conn)
-        self._drain(conn)
         conn.close()
         return status
 
@@ -353,9 +361,8 @@ class Session:
         """The submission is done: end its worker without waiting for the teardown."""
         conn, self.conn = self.conn, None
         if conn is not None:
-            self._drain(conn)
-            conn.close()
             conn.launcher.end(conn)
+            conn.close()
 
     def release(self) -> None:
         """Forget the objects kept for the test that just ended (with the next request: no round trip)."""
@@ -382,76 +389,27 @@ class Session:
             self.spent += time.monotonic() - start
 
     def _recv(self, conn: WorkerConn, timeout: float, what: str) -> Reply:
-        """The worker's next reply, draining its output meanwhile; ends it at the deadline."""
+        """The worker's next reply; ends the worker at the deadline."""
         deadline = time.monotonic() + max(timeout, 0.0)
-        sel = conn.watch()
-        try:
-            frame = conn.reader.next_frame()  # a reply may already be buffered
-        except wire.WireError as exc:
-            raise self._died(conn, exc, what) from None
-        if frame is not None:
-            return Reply(frame[0].get("value"), frame[1], frame[0])
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            try:
+                frame = conn.reader.next_frame()
+                if frame is not None:
+                    return Reply(frame[0].get("value"), frame[1], frame[0])
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise socket.timeout
+                conn.sock.settimeout(remaining)
+                if not conn.reader.fill(conn.sock):
+                    raise EOFError("connection closed")
+            except socket.timeout:
                 self._end_worker()
                 raise errors.WorkerDied(
                     f"took longer than {timeout:.3g} s {_while(what)}; look for an infinite loop "
                     f"or work that grows too fast (the time limit per call is {conn.limits.call_seconds:g} s)"
-                )
-            for key, _ in sel.select(remaining):
-                if key.data == "out":
-                    if not self._read_output(conn):
-                        sel.unregister(conn.out_fd)  # the worker closed its output
-                    continue
-                # Output printed just before the reply stays in the pipe until the
-                # next call or the worker's end; both drain it.
-                try:
-                    chunk = conn.sock.recv(1 << 20)
-                    if not chunk:
-                        raise EOFError("connection closed")
-                    conn.reader.feed(chunk)
-                    frame = conn.reader.next_frame()
-                except BlockingIOError:
-                    continue
-                except (EOFError, ConnectionError, OSError, wire.WireError) as exc:
-                    raise self._died(conn, exc, what) from None
-                if frame is not None:
-                    return Reply(frame[0].get("value"), frame[1], frame[0])
-
-    def _read_output(self, conn: WorkerConn) -> bool:
-        try:
-            chunk = os.read(conn.out_fd, 65536)
-        except (BlockingIOError, InterruptedError):
-            return True
-        except OSError:
-            return False
-        if not chunk:
-            return False
-        self._take_output(conn, chunk)
-        return True
-
-    def _take_output(self, conn: WorkerConn, chunk: bytes, end_on_overflow: bool = True) -> None:
-        conn.output_total += len(chunk)
-        cap = self.active.output_bytes
-        room = cap - len(self.printed)
-        if room > 0:
-            self.printed += chunk[:room]
-        if conn.output_total > cap and end_on_overflow:
-            self._end_worker()
-            raise errors.WorkerDied(f"printed more than {cap} bytes; remove print statements from loops")
-
-    def _drain(self, conn: WorkerConn) -> None:
-        """Read what is left in the output pipe without waiting."""
-        try:
-            os.set_blocking(conn.out_fd, False)
-            while True:
-                chunk = os.read(conn.out_fd, 65536)
-                if not chunk:
-                    return
-                self._take_output(conn, chunk, end_on_overflow=False)
-        except (OSError, ValueError):
-            pass
+                ) from None
+            except (EOFError, ConnectionError, OSError, wire.WireError) as exc:
+                raise self._died(conn, exc, what) from None
 
     def _died(self, conn: WorkerConn, exc: BaseException, what: str) -> errors.WorkerDied:
         if isinstance(exc, wire.WireError):
@@ -459,8 +417,10 @@ class Session:
             return errors.WorkerDied(f"sent a reply the grader cannot read ({exc}) {_while(what)}")
         status = conn.launcher.wait(conn, timeout=1.0)
         self.conn = None
-        self._drain(conn)
         conn.close()
+        if conn.overflowed:
+            return errors.WorkerDied(f"printed more than {conn.overflowed} bytes {_while(what)}; "
+                                     "remove print statements from loops")
         return errors.WorkerDied(_describe_exit(status, conn.limits) + " " + _while(what))
 
     def _check_budget(self) -> None:

@@ -322,9 +322,17 @@ class FrameReader:
     def __init__(self, max_bytes: int = MAX_FRAME_BYTES) -> None:
         self.data = bytearray()
         self.max_bytes = max_bytes
+        # One reusable read buffer: sock.recv(n) would allocate (and fault in) n bytes per read.
+        self.scratch = bytearray(256 * 1024)
 
     def feed(self, chunk: bytes) -> None:
         self.data += chunk
+
+    def fill(self, sock: socket.socket) -> int:
+        """Append what the socket has (blocking per its mode); 0 means the peer closed."""
+        n = sock.recv_into(self.scratch)
+        self.data += memoryview(self.scratch)[:n]
+        return n
 
     def next_frame(self) -> tuple[dict, list[bytes]] | None:
         """The first complete frame, removed from the buffer; None until one is whole."""
@@ -363,10 +371,8 @@ def recv_buffered(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[
         frame = reader.next_frame()
         if frame is not None:
             return frame
-        chunk = sock.recv(1 << 20)
-        if not chunk:
+        if not reader.fill(sock):
             raise EOFError("connection closed")
-        reader.feed(chunk)
 
 
 def unpack(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
