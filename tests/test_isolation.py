@@ -158,7 +158,7 @@ def test_isolation_record_names_every_mechanism(proxy):
     iso = proxy._session.isolation
     assert iso["user"].startswith("unprivileged uid")
     assert iso["network"] == "network namespace with no interfaces"
-    assert iso["filesystem"].startswith("private mount namespace")
+    assert iso["filesystem"].startswith("private root: only system folders")
     assert "memory" in iso and "256 MiB" in iso["memory"]
     assert "16" in iso["processes"]
     assert iso["file_size"] == "RLIMIT_FSIZE 16 MiB"
@@ -192,6 +192,27 @@ def test_the_solutions_of_this_course_are_hidden(proxy):
     # Hidden by the judge's list in real grading; here the session hides only the synthetic
     # folders, so this checks the uid alone cannot be used to read /root-only paths instead.
     assert proxy.read("/root/.bashrc").startswith("DENIED") or not Path("/root/.bashrc").exists()
+
+
+@linux_root
+def test_folders_nobody_named_are_invisible_too(proxy):
+    """The worker sees an allow-list (system folders, the Python installation), not a deny-list:
+    a copy of the solutions in a folder the judge never heard of is out of reach as well."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="autograder-test-", dir="/var/tmp"))
+    try:
+        (folder / "backprop.py").write_text("SOLUTION = 1\n")
+        assert proxy.read(str(folder / "backprop.py")).startswith("DENIED")
+        assert proxy.listdir("/var/tmp").startswith("DENIED")
+        course = Path(__file__).resolve().parents[1]
+        assert proxy.listdir(str(course / "solutions")).startswith("DENIED")
+        assert proxy.listdir(str(course / "tests")).startswith("DENIED")
+        assert "private root" in proxy._session.isolation["filesystem"]
+    finally:
+        import shutil
+
+        shutil.rmtree(folder)
 
 
 @linux_root
