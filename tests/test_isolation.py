@@ -141,6 +141,23 @@ def make(folder: Path, limits: Limits = LIMITS, modules=("mod",)) -> SubmissionP
 
 
 @pytest.fixture
+def student(tmp_path):
+    """Build a proxy to a one-module submission from source; every worker is ended afterwards."""
+    made = []
+
+    def build(source: str, limits: Limits = LIMITS, modules=("mod",)) -> SubmissionProxy:
+        folder = tmp_path / "subs" / f"student{len(made)}"
+        folder.mkdir(parents=True)
+        (folder / "mod.py").write_text(textwrap.dedent(source))
+        made.append(make(folder, limits, modules))
+        return made[-1]
+
+    yield build
+    for p in made:
+        p._session.close()
+
+
+@pytest.fixture
 def proxy(submission_dir):
     p = make(submission_dir)
     yield p
@@ -323,67 +340,43 @@ def test_budget_ends_a_submission_that_hangs_everywhere(submission_dir):
     assert elapsed < 5, "ten hanging calls must not take ten time limits"
 
 
-def test_hang_at_import_is_paid_once(tmp_path):
-    folder = tmp_path / "subs" / "carol"
-    folder.mkdir(parents=True)
-    (folder / "mod.py").write_text("while True:\n    pass\n")
-    p = make(folder, LIMITS.merged(call_seconds=1.5))
-    try:
-        with pytest.raises(errors.WorkerDied, match="importing"):
-            p.anything()
-        start = time.monotonic()
-        with pytest.raises(errors.WorkerDied, match="importing"):
-            p.anything_else()
-        assert time.monotonic() - start < 0.2
-    finally:
-        p._session.close()
+def test_hang_at_import_is_paid_once(student):
+    p = student("while True:\n    pass\n", LIMITS.merged(call_seconds=1.5))
+    with pytest.raises(errors.WorkerDied, match="importing"):
+        p.anything()
+    start = time.monotonic()
+    with pytest.raises(errors.WorkerDied, match="importing"):
+        p.anything_else()
+    assert time.monotonic() - start < 0.2
 
 
-def test_sys_exit_at_import_reads_plainly(tmp_path):
-    folder = tmp_path / "subs" / "dan"
-    folder.mkdir(parents=True)
-    (folder / "mod.py").write_text("import sys\nsys.exit(0)\n")
-    p = make(folder)
-    try:
-        with pytest.raises(errors.StudentException, match=r"importing your code failed with SystemExit: sys\.exit\(0\)"):
-            p.double(1)
-    finally:
-        p._session.close()
+def test_sys_exit_at_import_reads_plainly(student):
+    p = student("import sys\nsys.exit(0)\n")
+    with pytest.raises(errors.StudentException, match=r"importing your code failed with SystemExit: sys\.exit\(0\)"):
+        p.double(1)
 
 
-def test_missing_module_and_function_read_as_not_implemented(tmp_path):
-    folder = tmp_path / "subs" / "eve"
-    folder.mkdir(parents=True)
-    (folder / "mod.py").write_text("def stub():\n    raise NotImplementedError('stub: not implemented yet')\n")
-    p = make(folder, modules=("mod", "other"))
-    try:
-        with pytest.raises(errors.NotImplementedYet, match="not implemented yet"):
-            p.stub()
-        with pytest.raises(errors.NotImplementedYet, match="has no 'absent'"):
-            p.absent()
-        with pytest.raises(errors.NotImplementedYet, match="other.py is not in the submission"):
-            p.other.anything()
-    finally:
-        p._session.close()
+def test_missing_module_and_function_read_as_not_implemented(student):
+    p = student("def stub():\n    raise NotImplementedError('stub: not implemented yet')\n", modules=("mod", "other"))
+    with pytest.raises(errors.NotImplementedYet, match="not implemented yet"):
+        p.stub()
+    with pytest.raises(errors.NotImplementedYet, match="has no 'absent'"):
+        p.absent()
+    with pytest.raises(errors.NotImplementedYet, match="other.py is not in the submission"):
+        p.other.anything()
 
 
-def test_inputs_travel_as_copies_and_mutation_is_observed(tmp_path):
-    folder = tmp_path / "subs" / "fay"
-    folder.mkdir(parents=True)
-    (folder / "mod.py").write_text(textwrap.dedent("""
+def test_inputs_travel_as_copies_and_mutation_is_observed(student):
+    p = student("""
         def clobber(x):
             x[...] = 0
             return x
-    """))
-    p = make(folder)
-    try:
-        x = np.ones(3)
-        seen = p.clobber.inspect(x)
-        assert x.tolist() == [1.0, 1.0, 1.0]  # the judge's array is untouched
-        assert seen.args_after[0].tolist() == [0.0, 0.0, 0.0]
-        assert seen.aliases == [""]  # the result is the argument itself
-    finally:
-        p._session.close()
+    """)
+    x = np.ones(3)
+    seen = p.clobber.inspect(x)
+    assert x.tolist() == [1.0, 1.0, 1.0]  # the judge's array is untouched
+    assert seen.args_after[0].tolist() == [0.0, 0.0, 0.0]
+    assert seen.aliases == [""]  # the result is the argument itself
 
 
 def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
