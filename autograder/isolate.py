@@ -287,12 +287,16 @@ class Session:
         self.import_failure: errors.SubmissionProblem | None = None
         self.printed = bytearray()  # what the student's code printed, for the report
         self.printed_lock = threading.Lock()
+        self.starting: threading.Thread | None = None
         self.active = limits  # the limits of the test now running
         self.release_pending = False
 
     # ---------------------------------------------------------- lifecycle
 
     def _worker(self, limits: Limits) -> WorkerConn:
+        if self.starting is not None:
+            self.starting.join()
+            self.starting = None
         if self.conn is not None and self.conn.limits.worker_key() != limits.worker_key():
             self._end_worker()
         if self.conn is None:
@@ -302,11 +306,17 @@ class Session:
         return self.conn
 
     def prestart(self) -> None:
-        """Start the worker now, so that its sandbox and imports overlap the judge's own start-up."""
-        try:
-            self._start(self.limits)
-        except errors.SubmissionProblem:
-            pass  # reported by the first test that needs the worker
+        """Start the worker in the background, so that the server's fork, the sandbox and the
+        student's imports overlap the judge's own start-up (collecting tests, the reference)."""
+
+        def start() -> None:
+            try:
+                self._start(self.limits)
+            except errors.SubmissionProblem:
+                pass  # remembered; reported by the first test that needs the worker
+
+        self.starting = threading.Thread(target=start, daemon=True)
+        self.starting.start()
 
     def _start(self, limits: Limits) -> None:
         """Fork (or spawn) a worker and ask it to import the submission; replies are read later."""
@@ -359,6 +369,9 @@ class Session:
 
     def close(self) -> None:
         """The submission is done: end its worker without waiting for the teardown."""
+        if self.starting is not None:
+            self.starting.join()
+            self.starting = None
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.launcher.end(conn)
