@@ -153,10 +153,30 @@ class batched:
 
     def many(self, values: list) -> list:
         probes = self.fn._proxy.library("autograder.probes")
-        results = probes.evaluate_many(self.fn, [tuple(self.make_args(v)) for v in values], self.out)
+        points = [tuple(self.make_args(v)) for v in values]
+        # Send the first point's arguments once, and for each point only what differs from
+        # them (usually the one perturbed array): the message shrinks by the fixed arguments.
+        template = points[0]
+        patches = [_differences(template, p) for p in points]
+        results = probes.evaluate_patched(self.fn, template, patches, self.out)
         if not isinstance(results, list) or len(results) != len(values):
             raise BadReturn(f"{self.fn.dotted}: expected {len(values)} results from a batch, got {type(results).__name__}")
         return results
+
+
+def _differences(template: Any, value: Any, path: tuple = ()) -> list:
+    """(path, part) pairs where ``value`` is not (by identity) the template's part at that path.
+
+    Nested sub-containers are patched in place in the worker, so tuples are
+    compared element-wise like lists.
+    """
+    if value is template:
+        return []
+    if isinstance(value, (tuple, list)) and isinstance(template, (tuple, list)) and len(value) == len(template):
+        return [d for i, (t, v) in enumerate(zip(template, value)) for d in _differences(t, v, path + (i,))]
+    if isinstance(value, dict) and isinstance(template, dict) and value.keys() == template.keys():
+        return [d for k in value for d in _differences(template[k], value[k], path + (k,))]
+    return [(list(path), value)]
 
 
 def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = None, h: float = 1e-5) -> np.ndarray:

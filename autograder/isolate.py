@@ -55,6 +55,14 @@ class WorkerConn:
         self.drain.start()
 
     def _drain_output(self, session: "Session") -> None:
+        try:
+            self._copy_output(session)
+        finally:
+            # This thread owns the pipe: closing it elsewhere while read() blocks here could
+            # let the descriptor number be reused under it.
+            os.close(self.out_fd)
+
+    def _copy_output(self, session: "Session") -> None:
         total = 0
         while True:
             try:
@@ -80,15 +88,17 @@ class WorkerConn:
         self.sock.settimeout(max(timeout, 0.01))
         self.sock.sendall(frame)
 
-    def close(self) -> None:
-        if self.drain is not None:
-            # The pipe ends when the worker and its children are gone; don't wait longer than that.
+    def close(self, wait_for_output: bool = True) -> None:
+        """Close the reply socket; the output thread closes the pipe when the worker is gone.
+
+        ``wait_for_output`` waits (briefly) for the last output, for a worker that already ended.
+        """
+        if self.drain is not None and wait_for_output:
             self.drain.join(timeout=0.2)
-        for closer in (self.sock.close, lambda: os.close(self.out_fd)):
-            try:
-                closer()
-            except OSError:
-                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------ launchers
@@ -375,7 +385,7 @@ class Session:
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.launcher.end(conn)
-            conn.close()
+            conn.close(wait_for_output=False)  # the teardown finishes off the judge's clock
 
     def release(self) -> None:
         """Forget the objects kept for the test that just ended (with the next request: no round trip)."""

@@ -34,6 +34,39 @@ def evaluate_many(fn, arg_tuples, pick=None):
     return [r[pick] for r in results] if pick is not None else results
 
 
+def evaluate_patched(fn, template, patches, pick=None):
+    """``evaluate_many`` where point k's arguments are ``template`` with ``patches[k]`` applied.
+
+    A patch list holds (path, value) pairs, a path being the indices/keys that
+    lead to the replaced part. Each point starts from a fresh copy of the
+    template, so a function that mutates its inputs cannot affect the next one.
+    """
+    points = []
+    for patch in patches:
+        args = _fresh(template)
+        for path, value in patch:
+            if not path:
+                args = value
+                continue
+            holder = args
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = value
+        points.append(tuple(args))
+    return evaluate_many(fn, points, pick)
+
+
+def _fresh(value):
+    """A copy that can be patched in place: containers as lists/dicts, arrays copied."""
+    if isinstance(value, (tuple, list)):
+        return [_fresh(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return value
+
+
 def vjp(fn, inputs, grad_outputs):
     """Run fn(*inputs) and backpropagate grad_outputs: returns (output, input grads).
 
