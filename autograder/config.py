@@ -3,6 +3,7 @@
 Each assignment folder holds an ``assignment.toml``::
 
     [assignment]
+    name = "backprop"                          # defaults to the folder's name
     title = "Backpropagation"
     modules = ["backprop", "backprop_torch"]   # graded student modules, first is primary
 
