@@ -3,20 +3,27 @@
 What test authors import::
 
     from autograder import points, assert_close, assert_shape, batched, call_pure, numeric_gradient, gradcheck
-"""
-import pytest as _pytest
 
+The names load on first use (PEP 562), so the fork server and its workers,
+which import ``autograder.worker``, never load pytest or the judge's helpers.
+"""
 __version__ = "0.1.0"
 
-points = _pytest.mark.points
-"""``@points(2)``: the points a test is worth (default 1)."""
+_EXPORTS = {
+    "assert_close": "asserts", "assert_shape": "asserts", "batched": "asserts", "call_pure": "asserts",
+    "gradcheck": "asserts", "numeric_gradient": "asserts", "rel_error": "asserts", "mistake": "mistakes",
+}
 
-from .asserts import (  # noqa: E402
-    assert_close, assert_shape, batched, call_pure, gradcheck, numeric_gradient, rel_error,
-)
-from .mistakes import mistake  # noqa: E402
+__all__ = ["points", *_EXPORTS]
 
-__all__ = [
-    "points", "assert_close", "assert_shape", "batched", "call_pure", "gradcheck", "numeric_gradient", "rel_error",
-    "mistake",
-]
+
+def __getattr__(name: str):
+    if name == "points":
+        import pytest
+
+        return pytest.mark.points  # ``@points(2)``: the points a test is worth (default 1)
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'autograder' has no attribute {name!r}")
