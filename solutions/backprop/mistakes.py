@@ -81,6 +81,16 @@ def relu_backward(dout, cache):
     return dx
 
 
+@mistake("relu_backward", "relu_backward zeroes dout in place and returns it",
+         hint="dx = dout does not copy: dx[x <= 0] = 0 then changes the caller's dout. "
+              "Use np.where(x > 0, dout, 0), or dx = dout.copy() first.")
+def relu_backward(dout, cache):  # noqa: F811
+    x = cache
+    dx = dout
+    dx[x <= 0] = 0
+    return dx
+
+
 # ------------------------------------------------------------------- affine
 
 
