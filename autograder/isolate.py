@@ -275,9 +275,8 @@ def launcher_for(mode: str):
 
 @dataclass
 class Reply:
-    value_tree: Any
+    raw: dict  # the reply's envelope: "ok", "value", "error", ...
     buffers: list[bytes]
-    raw: dict
 
 
 class Session:
@@ -418,7 +417,7 @@ class Session:
             try:
                 frame = conn.reader.next_frame()
                 if frame is not None:
-                    return Reply(frame[0].get("value"), frame[1], frame[0])
+                    return Reply(*frame)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise socket.timeout

@@ -147,11 +147,10 @@ class SubmissionProxy:
 
     def _call_remote(self, target: Remote, args, kwargs, inspect: bool, record: CallRecord) -> Any:
         self._check_generation(target)
-        tree_args, bufs = wire.encode(tuple(args), keep=self._unsendable, prefer=self._prefer)
-        tree_kwargs, more = wire.encode(dict(kwargs), keep=self._unsendable, prefer=self._prefer)
-        _shift_buffers(tree_kwargs, len(bufs))
+        (tree_args, tree_kwargs), bufs = wire.encode_all(
+            [tuple(args), dict(kwargs)], keep=self._unsendable, prefer=self._prefer)
         msg = {"op": "call", "target": target.node(), "args": tree_args, "kwargs": tree_kwargs, "inspect": inspect}
-        reply = self._session.request(msg, bufs + more, self.limits, what=f"running {target.dotted}")
+        reply = self._session.request(msg, bufs, self.limits, what=f"running {target.dotted}")
         raw = reply.raw
         if not raw.get("ok"):
             raise _problem(raw.get("error", {}), target)
@@ -281,14 +280,6 @@ def _device_map(device: str) -> str:
     elif device != "cpu" and not device.startswith("cuda"):
         return "cpu"
     return device
-
-
-def _shift_buffers(tree: Any, offset: int) -> None:
-    from .worker import _buffer_nodes
-
-    if offset:
-        for node in _buffer_nodes(tree):
-            node["buf"] += offset
 
 
 def _problem(info: dict, target: Remote) -> errors.SubmissionProblem:

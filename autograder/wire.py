@@ -71,6 +71,16 @@ def encode(
     ``prefer`` may claim any value first (the judge sends objects that came
     from the worker back as references rather than copies).
     """
+    trees, buffers = encode_all([value], keep, prefer)
+    return trees[0], buffers
+
+
+def encode_all(
+    values: list,
+    keep: Callable[[Any], dict] | None = None,
+    prefer: Callable[[Any], dict | None] | None = None,
+) -> tuple[list, list[bytes]]:
+    """Encode several values of one message (a call's args and kwargs) into one buffer list."""
     buffers: list[bytes] = []
     # An array object that appears several times (the fixed arguments of a batch)
     # travels once; every occurrence still decodes to its own copy.
@@ -120,7 +130,7 @@ def encode(
             raise WireError(f"cannot send a value of type {t.__module__}.{t.__qualname__}")
         return keep(v)
 
-    return enc(value, 0), buffers
+    return [enc(value, 0) for value in values], buffers
 
 
 def _enc_array(a: np.ndarray, buffers: list[bytes]) -> dict:
@@ -294,28 +304,6 @@ def send(sock: socket.socket, obj: dict, buffers: list[bytes] = ()) -> None:
     sock.sendall(pack(obj, buffers))
 
 
-def recv(sock: socket.socket, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
-    """Read one frame; raises EOFError when the peer closed the connection."""
-    n_head, n_buf = struct.unpack(">II", _read_exact(sock, 8))
-    if n_head > max_bytes or n_buf > MAX_BUFFERS:
-        raise WireError("message too large")
-    try:
-        obj = json.loads(_read_exact(sock, n_head))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise WireError(f"malformed JSON: {type(exc).__name__}") from None
-    if not isinstance(obj, dict):
-        raise WireError("message is not an object")
-    total = n_head
-    buffers = []
-    for _ in range(n_buf):
-        (size,) = struct.unpack(">Q", _read_exact(sock, 8))
-        total += size
-        if total > max_bytes:
-            raise WireError(f"message larger than the {max_bytes // 2**20} MiB limit")
-        buffers.append(_read_exact(sock, size))
-    return obj, buffers
-
-
 class FrameReader:
     """Collects bytes from a socket and cuts them into frames: one recv per message, not six."""
 
@@ -348,7 +336,7 @@ class FrameReader:
             if len(data) < pos + 8:
                 return None
             (size,) = struct.unpack_from(">Q", data, pos)
-            if pos + 8 + size - 8 > self.max_bytes:
+            if pos + size > self.max_bytes:
                 raise WireError(f"message larger than the {self.max_bytes // 2**20} MiB limit")
             spans.append((pos + 8, pos + 8 + size))
             pos += 8 + size
@@ -365,8 +353,12 @@ class FrameReader:
         return obj, buffers
 
 
-def recv_buffered(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[bytes]]:
-    """Blocking read of one frame through ``reader`` (which may hold the start of the next)."""
+def recv(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[bytes]]:
+    """Blocking read of one frame; raises EOFError when the peer closed the connection.
+
+    The reader is the caller's, kept for the connection's life: a read may
+    bring in the start of the next frame, which must not be lost.
+    """
     while True:
         frame = reader.next_frame()
         if frame is not None:
@@ -377,28 +369,9 @@ def recv_buffered(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[
 
 def unpack(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[bytes]]:
     """Parse one frame held whole in ``data`` (a datagram of the server's control socket)."""
-    stream = _BytesReader(data)
-    return recv(stream, max_bytes)  # type: ignore[arg-type]
-
-
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self.view = memoryview(data)
-        self.pos = 0
-
-    def recv_into(self, buf, n: int) -> int:
-        chunk = self.view[self.pos : self.pos + n]
-        buf[: len(chunk)] = chunk
-        self.pos += len(chunk)
-        return len(chunk)
-
-
-def _read_exact(sock: socket.socket, n: int) -> bytes:
-    view = bytearray(n)
-    got = 0
-    while got < n:
-        k = sock.recv_into(memoryview(view)[got:], n - got)
-        if k == 0:
-            raise EOFError("connection closed")
-        got += k
-    return bytes(view)
+    reader = FrameReader(max_bytes)
+    reader.feed(data)
+    frame = reader.next_frame()
+    if frame is None:
+        raise EOFError("truncated message")
+    return frame

@@ -49,7 +49,7 @@ class Worker:
         reader = wire.FrameReader()
         while True:
             try:
-                msg, buffers = wire.recv_buffered(self.sock, reader)
+                msg, buffers = wire.recv(self.sock, reader)
             except EOFError:
                 return
             op = msg.get("op")
@@ -101,15 +101,12 @@ class Worker:
         self.counter += 1
         result_id = self.counter
         self.results[result_id] = result
-        tree, out = wire.encode(result, keep=self._keep)
-        reply = {"ok": True, "value": tree, "result": result_id}
-        if msg.get("inspect"):
-            after, more = wire.encode(args, keep=self._keep)
-            for node in _buffer_nodes(after):
-                node["buf"] += len(out)
-            out = out + more
-            reply["args_after"] = after
-            reply["aliases"] = _aliases(result, args)
+        if not msg.get("inspect"):
+            tree, out = wire.encode(result, keep=self._keep)
+            return {"ok": True, "value": tree, "result": result_id}, out
+        (tree, after), out = wire.encode_all([result, args], keep=self._keep)
+        reply = {"ok": True, "value": tree, "result": result_id, "args_after": after,
+                 "aliases": _aliases(result, args)}
         return reply, out
 
     def op_fetch(self, msg, buffers):
@@ -231,17 +228,6 @@ def _flush() -> None:
             stream.flush()
         except Exception:  # noqa: BLE001
             pass
-
-
-def _buffer_nodes(tree: Any):
-    if isinstance(tree, dict):
-        if "buf" in tree and tree.get("t") in ("ndarray", "npscalar", "tensor"):
-            yield tree
-        for v in tree.values():
-            yield from _buffer_nodes(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            yield from _buffer_nodes(v)
 
 
 def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:

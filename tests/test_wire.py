@@ -567,7 +567,7 @@ def test_socketpair_send_recv_and_eof():
         # 800 kB is more than a socket buffer holds: send from a thread, as a real peer would.
         sender = threading.Thread(target=wire.send, args=(a, {"value": tree, "op": "call"}, bufs))
         sender.start()
-        msg, got = wire.recv(b)
+        msg, got = wire.recv(b, wire.FrameReader())
         sender.join(timeout=10)
         assert not sender.is_alive()
         assert msg["op"] == "call"
@@ -578,7 +578,7 @@ def test_socketpair_send_recv_and_eof():
         a.sendall(wire.pack({"b": 2})[:5])
         a.close()
         with pytest.raises(EOFError):
-            wire.recv(b)
+            wire.recv(b, wire.FrameReader())
     finally:
         a.close()
         b.close()
@@ -589,6 +589,6 @@ def test_recv_on_closed_peer_raises_eof():
     a.close()
     try:
         with pytest.raises(EOFError):
-            wire.recv(b)
+            wire.recv(b, wire.FrameReader())
     finally:
         b.close()
