@@ -155,10 +155,7 @@ class Server:
         info = self.workers.get(pid)
         if info is None:
             return
-        for target in sandbox.Cgroups.pids(info["cgroups"]):
-            _signal(target, signal.SIGKILL)
-        _signal(-pid, signal.SIGKILL, group=True)
-        _signal(pid, signal.SIGKILL)
+        _kill_everything_of(pid, info["cgroups"])
         info["ending"] = True
 
     def _reap_ending(self) -> None:
@@ -170,15 +167,9 @@ class Server:
         info = self.workers.get(pid, {})
         cgroups = info.get("cgroups", {})
         for _ in range(50):
-            victims = set(sandbox.Cgroups.pids(cgroups))
-            for target in victims:
-                _signal(target, signal.SIGKILL)
-            _signal(-pid, signal.SIGKILL, group=True)  # the worker's session and its children
-            if "pids" not in cgroups:
-                _kill_uid(sandbox.UID_BASE + pid)
-            if not victims:
+            if not _kill_everything_of(pid, cgroups):
                 break
-            time.sleep(0.002)
+            time.sleep(0.002)  # processes were still forking: sweep again
         status = None
         for _ in range(200):
             status = self._reap(pid)
@@ -242,6 +233,20 @@ def _child(sock: socket.socket, plan: sandbox.Plan, files: dict, modules: list[s
     wire.send(sock, {"op": "ready", "ok": True, "isolation": record, "pid": os.getpid()})
     Worker(sock, modules, workdir, plan.limits.cpu_seconds).serve()
     os._exit(0)
+
+
+def _kill_everything_of(pid: int, cgroups: dict[str, str]) -> set[int]:
+    """SIGKILL a worker, its session, everything in its cgroups and, without a pids
+    cgroup, every process of its own uid (a fork bomb may have left the session).
+    Returns the cgroup members found, so a caller can sweep until none are left."""
+    victims = set(sandbox.Cgroups.pids(cgroups))
+    for target in victims:
+        _signal(target, signal.SIGKILL)
+    _signal(-pid, signal.SIGKILL, group=True)
+    _signal(pid, signal.SIGKILL)
+    if "pids" not in cgroups:
+        _kill_uid(sandbox.UID_BASE + pid)
+    return victims
 
 
 def _signal(pid: int, sig: int, group: bool = False) -> None:
