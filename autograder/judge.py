@@ -114,6 +114,8 @@ class JudgeState:
         self.started = time.monotonic()
         self.tests: dict[str, TestResult] = {}
         self._reference: ReferenceNamespace | None = None
+        self._reference_worker: SubmissionProxy | None = None
+        self.isolation_mode = isolation
         self._catalogue: list[Mistake] | None = None
         limits = assignment.limits
         if isolation == "none":
@@ -150,6 +152,26 @@ class JudgeState:
         if self._reference is None:
             self._reference = ReferenceNamespace.load(self.reference_dir, list(self.assignment.modules))
         return self._reference
+
+    @property
+    def reference_worker(self) -> SubmissionProxy:
+        """The reference modules in a worker of their own, started like the student's."""
+        if self.reference_dir is None:
+            raise pytest.UsageError("the reference solution is only available when grading (public tests cannot use it)")
+        if self._reference_worker is None:
+            modules, limits = list(self.assignment.modules), self.assignment.limits
+            if self.isolation_mode == "none":
+                session = InProcessSession(self.reference_dir, modules, limits)
+            else:
+                # Trusted code: nothing to hide from it, and the sandbox it runs in is the student's.
+                session = Session(self.reference_dir, modules, limits, [], self.isolation_mode)
+            self._reference_worker = SubmissionProxy(session, modules, limits)
+        return self._reference_worker
+
+    def close(self) -> None:
+        self.session.close()
+        if self._reference_worker is not None:
+            self._reference_worker._session.close()
 
     @property
     def catalogue(self) -> list[Mistake]:
@@ -297,6 +319,20 @@ def reference(request: pytest.FixtureRequest) -> ReferenceNamespace:
 
 
 @pytest.fixture
+def reference_worker(request: pytest.FixtureRequest) -> SubmissionProxy:
+    """The reference modules behind the same proxy as ``submission``, in a worker of their own.
+
+    For measurements that must be taken under the student's conditions, such as
+    timing both solutions with ``autograder.probes.best_time``. The reference
+    never runs in the student's worker, whose code could read it back out.
+    """
+    state = _state(request.config)
+    proxy = state.reference_worker
+    proxy.new_test(_test_limits(request.node, state.assignment.limits))
+    return proxy
+
+
+@pytest.fixture
 def rng(request: pytest.FixtureRequest) -> np.random.Generator:
     """A numpy Generator seeded from the run's seed and the test's id (reproducible with --seed)."""
     seed = _state(request.config).seed if _STATE in request.config.stash else 0
@@ -372,7 +408,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _STATE not in config.stash:
         return
     state = config.stash[_STATE]
-    state.session.close()
+    state.close()
     doc = state.document()
     config.stash[_DOCUMENT] = doc
     if state.results_path is not None:

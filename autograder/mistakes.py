@@ -219,9 +219,8 @@ def _replay(calls: list, namespace: ReferenceNamespace) -> list:
 
 def _resolve(namespace: ReferenceNamespace, path: str) -> Any:
     if path.startswith("autograder.probes."):
-        from . import probes
-
-        return getattr(probes, path.rsplit(".", 1)[1])
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
     head, *rest = path.split(".")
     obj = getattr(namespace, head)
     for part in rest:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import pkgutil
 import signal
 import socket
 import sys
@@ -54,6 +55,10 @@ def preload() -> dict:
     except Exception:  # noqa: BLE001
         pass
     from . import probes, worker  # noqa: F401
+
+    # Workers cannot read the package's files once sandboxed: load every probe module now.
+    for found in pkgutil.iter_modules(probes.__path__, probes.__name__ + "."):
+        importlib.import_module(found.name)
 
     # Everything loaded so far lives as long as the server: keep the collector away
     # from it, so that a worker's collections never touch (and copy) inherited pages.

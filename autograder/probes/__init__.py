@@ -6,6 +6,8 @@ returned, never the verdict's logic.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -22,6 +24,24 @@ def sin_sum(x):
 def cubic_mix(x):
     """f(x) = sum(x**3 + x**2); gradient 3x**2 + 2x."""
     return float(np.sum(x**3 + x**2))
+
+
+def best_time(fn, args, repeats=5):
+    """The shortest wall time, in seconds, of ``fn(*args)`` over ``repeats`` calls.
+
+    Each call gets a fresh copy of the arguments (copied outside the timing),
+    so a function that mutates its inputs times the same work every time. The
+    minimum is the figure least disturbed by other load on the machine; a
+    judge compares two such figures taken in like workers, never one figure
+    with a constant.
+    """
+    best = float("inf")
+    for _ in range(max(1, int(repeats))):
+        fresh = _fresh(args)
+        start = time.perf_counter()
+        fn(*fresh)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def evaluate_many(fn, arg_tuples, pick=None):
