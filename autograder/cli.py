@@ -121,17 +121,23 @@ def grade(assignment, submissions_dir, out_dir, jobs, seed, isolation, dask, res
 
 
 @main.command()
+@click.argument("names", nargs=-1)
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", default=0)
 @click.option("--seed", type=int)
 @click.option("--course", help="the course folder (default: found from here)")
-def samples(out_dir: Path, jobs: int, seed: int | None, course: str | None) -> None:
-    """Grade the shipped sample submissions of every assignment and print the gradebooks."""
+def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, course: str | None) -> None:
+    """Grade the shipped sample submissions of every assignment (or of NAMES) and print the gradebooks."""
     from .samples import check_expectations, load_expectations
 
     root = _course(course)
+    known = list_assignments(root)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        err.print(f"[red]no such assignment: {escape(', '.join(unknown))}[/red] (there are: {escape(', '.join(known))})")
+        sys.exit(2)
     problems = []
-    for name in list_assignments(root):
+    for name in names or known:
         a = solution_assignment(root, name)
         docs = _grade(name, a.samples_dir, out_dir / name, root, jobs, seed, None, None, False)
         out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
