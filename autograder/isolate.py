@@ -46,6 +46,7 @@ class WorkerConn:
     imported: dict | None = None
     reader: wire.FrameReader = field(default_factory=wire.FrameReader)
     overflowed: int = 0  # the output cap that was exceeded, if any
+    copying: int = 0  # 1 while the output thread holds a chunk it has read but not yet stored
     drain: threading.Thread | None = None
 
     def watch_output(self, session: "Session") -> None:
@@ -71,12 +72,14 @@ class WorkerConn:
                 return
             if not chunk:
                 return
+            self.copying = 1
             total += len(chunk)
             cap = session.active.output_bytes
             with session.printed_lock:
                 room = cap - len(session.printed)
                 if room > 0:
                     session.printed += chunk[:room]
+            self.copying = 0
             if total > cap and not self.overflowed:
                 self.overflowed = cap
                 try:
@@ -87,6 +90,26 @@ class WorkerConn:
     def send(self, frame: bytes, timeout: float) -> None:
         self.sock.settimeout(max(timeout, 0.01))
         self.sock.sendall(frame)
+
+    def settle_output(self, seconds: float = 0.2) -> None:
+        """Wait until the output thread has taken everything already in the pipe.
+
+        The worker flushes its output before each reply, so what the calls so far
+        printed is in the pipe by now; the worker need not end for it to be read.
+        """
+        import fcntl
+        import struct
+        import termios
+
+        end = time.monotonic() + seconds
+        while self.drain is not None and self.drain.is_alive() and time.monotonic() < end:
+            try:
+                pending = struct.unpack("i", fcntl.ioctl(self.out_fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            except OSError:
+                return  # the thread saw the end of the pipe and closed it
+            if not pending and self.copying == 0:
+                return
+            time.sleep(0.001)
 
     def close(self, wait_for_output: bool = True) -> None:
         """Close the reply socket; the output thread closes the pipe when the worker is gone.
@@ -383,6 +406,8 @@ class Session:
             self.starting = None
         conn, self.conn = self.conn, None
         if conn is not None:
+            if sys.platform.startswith("linux"):
+                conn.settle_output()
             conn.launcher.end(conn)
             conn.close(wait_for_output=False)  # the teardown finishes off the judge's clock
 

@@ -315,6 +315,15 @@ def test_garbage_on_the_socket_is_refused(proxy):
     assert proxy.double(4.0) == 8.0
 
 
+def test_output_of_the_last_call_is_kept_when_the_submission_ends(student):
+    p = student("def last():\n    print('the very last words')\n    return 1\n")
+    for _ in range(20):  # the worker ends right after the call: the output must be read first
+        p._session.printed.clear()
+        assert p.last() == 1
+        p._session.close()
+        assert bytes(p._session.printed) == b"the very last words\n"
+
+
 def test_objects_that_cannot_travel_come_back_as_handles(proxy):
     from autograder.proxy import Handle
 
