@@ -17,6 +17,7 @@ import io
 import json
 import multiprocessing
 import os
+import sys
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -83,9 +84,26 @@ def grade_one(task: GradeTask) -> dict:
         return _grade_one(task)
 
 
+def _forget_other_test_modules(tests_dir: str) -> None:
+    """Drop test modules of another assignment that have the same names as this one's.
+
+    pytest's importlib mode names a test module by its path under the rootdir
+    (``test_hidden``) and reuses a module of that name already imported, which
+    saves re-importing the tests for each student of one assignment, but would
+    run assignment A's tests on assignment B's students in the same process.
+    """
+    root = Path(tests_dir).resolve()
+    for path in root.rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts)
+        module = sys.modules.get(name)
+        if module is not None and Path(getattr(module, "__file__", "") or "").resolve() != path:
+            del sys.modules[name]
+
+
 def _grade_one(task: GradeTask) -> dict:
     import pytest
 
+    _forget_other_test_modules(task.tests_dir)
     results = Path(task.results)
     results.unlink(missing_ok=True)
     log = io.StringIO()

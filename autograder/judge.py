@@ -252,6 +252,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
     gpu_reason = _gpu_unavailable()
     for item in items:
+        _check_limits_mark(item, state.assignment.limits)
         if gpu_reason and item.get_closest_marker("gpu"):
             item.add_marker(pytest.mark.skip(reason=gpu_reason))
         state.tests[item.nodeid] = TestResult(
@@ -288,6 +289,21 @@ def _display_name(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None)
     first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
     return f"{item.name}: {first}" if first else item.name
+
+
+def _check_limits_mark(item: pytest.Item, base: Limits) -> None:
+    """A wrong ``limits`` mark is the author's error: stop before any submission is graded."""
+    mark = item.get_closest_marker("limits")
+    if not mark:
+        return
+    if mark.args or "submission_seconds" in mark.kwargs:
+        raise pytest.UsageError(
+            f"{item.nodeid}: limits() takes keywords only, and not submission_seconds, the budget of a "
+            "whole submission: set that under [limits] in assignment.toml")
+    try:
+        base.merged(**mark.kwargs)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
 
 
 def _test_limits(item: pytest.Item, base: Limits) -> Limits:

@@ -1,8 +1,9 @@
-"""Timing a student's function against the reference's, each in a sandboxed worker of its own.
+"""The judge plugin on a tiny synthetic course, graded the way `autograder grade` does.
 
-A tiny course whose reference sums with numpy and whose two submissions sum
-with numpy (fast) or a Python loop (slow); the hidden test grades the ratio
-of the two ``best_time`` figures, as a speed test of a real assignment does.
+The course's reference sums with numpy; its two submissions sum with numpy
+(fast) or a Python loop (slow). One hidden test grades the ratio of two
+``best_time`` figures, taken in the student's worker and in the reference's,
+as a speed test of a real assignment does.
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def course(tmp_path_factory) -> Path:
     return base
 
 
-def grade(course: Path, student: str, isolation: str | None = None) -> dict:
-    solution = course / "solutions" / "mini"
+def grade(course: Path, student: str, isolation: str | None = None, name: str = "mini") -> dict:
+    solution = course / "solutions" / name
     return grade_one(GradeTask(
         assignment_dir=str(solution), tests_dir=str(solution / "tests"), submission=str(course / "subs" / student),
         student=student, results=str(course / "out" / f"{student}-{isolation}.json"),
@@ -68,3 +69,21 @@ def test_speed_is_graded_against_the_reference_in_a_worker_of_its_own(course, is
     assert scores(slow) == {"test_total": (1, 1), "test_total_is_within_3x_of_the_reference": (0, 2)}, slow
     slow_test = next(t for t in slow["tests"] if "within_3x" in t["name"])
     assert "the reference's time" in slow_test["output"]
+
+
+@pytest.mark.parametrize("name, mark, complaint", [
+    ("budget", "limits(submission_seconds=5)", "not submission_seconds"),
+    ("typo", "limits(call_second=5)", "unknown limit(s): call_second"),
+])
+def test_a_wrong_limits_mark_stops_grading_with_the_authors_error(course, name, mark, complaint):
+    # Each course's tests are test_hidden.py too: grading one after another in this process
+    # must not reuse the previous course's module (pytest's importlib mode caches by name).
+    solution = course / "solutions" / name
+    (solution / "tests").mkdir(parents=True, exist_ok=True)
+    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
+    (solution / "mini.py").write_text(FAST)
+    (solution / "tests" / "test_hidden.py").write_text(
+        f"import pytest\n\n@pytest.mark.{mark}\ndef test_total(submission):\n    assert submission.total([1.0]) == 1.0\n")
+    doc = grade(course, "fast", name=name)
+    assert doc["score"] == 0 and "could not run the tests" in doc["output"], doc["output"]
+    assert complaint in doc["output"] and "test_hidden.py::test_total" in doc["output"], doc["output"]
