@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -147,6 +148,24 @@ def warm(isolation: str | None) -> None:
     gc.freeze()
 
 
+def _pool_process_start(isolation: str | None) -> None:
+    """Pool initializer: warm up, and end this process if the grading process is gone.
+
+    A pool process killed with its parent (Ctrl-C twice, a killed terminal, an
+    out-of-memory kill) would otherwise sit idle forever, holding its fork
+    server and a few hundred MiB.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)  # the fork server sees its socket close and exits too
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    warm(isolation)
+
+
 def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:
     if dask:
         try:
@@ -157,7 +176,7 @@ def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executo
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=warm,
+        initializer=_pool_process_start,
         initargs=(isolation,),
     )
 
