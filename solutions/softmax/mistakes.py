@@ -1,0 +1,200 @@
+"""Known mistakes of the softmax assignment.
+
+Each variant is a small wrong copy of ONE reference function (or class). The
+engine binds each variant to a copy of the reference module in which the
+target is replaced, so a body may use the reference's globals (np, torch,
+softmax, log_softmax, ...) and must read the cache format of the reference's
+forward function:
+
+    softmax_forward: cache = out (the softmax probabilities)
+
+Functions of the reference that call the target inherit the mistake
+(softmax_forward and softmax_jacobian call softmax).
+
+Class variants get names of their own (inspect.getsource, which the
+validation step uses, returns the first class of a given name on
+Python < 3.13). The engine renames them.
+"""
+import numpy as np
+import torch
+
+from autograder.mistakes import mistake
+
+# ------------------------------------------------------------------ softmax
+
+
+@mistake("softmax", "softmax without the max shift (exp overflows: inf / inf = nan)",
+         hint="exp(1000) is inf in float64 (exp(89) already in float32), and inf / inf is nan. "
+              "Subtract the maximum along the axis first: softmax(x) = softmax(x - max(x)), "
+              "and exp of a number <= 0 never overflows.")
+def softmax(x, axis=-1):
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@mistake("softmax", "softmax normalized over the last axis whatever `axis` says (sum over the wrong axis)",
+         hint="Take the max and the sum along the `axis` argument (np.max(x, axis=axis, keepdims=True)), "
+              "not a hard-coded axis=-1.")
+def softmax(x, axis=-1):  # noqa: F811
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@mistake("softmax", "softmax subtracts the max from x in place (x -= max)",
+         hint="x -= x.max(...) changes the caller's array. Write shifted = x - x.max(...) instead.")
+def softmax(x, axis=-1):  # noqa: F811
+    x -= np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@mistake("log_softmax", "log_softmax computed as log(softmax(x)) (-inf where softmax underflows)",
+         hint="softmax underflows to 0 for logits far below the maximum, and log(0) = -inf. "
+              "Compute (x - m) - log(sum(exp(x - m))) with m the maximum, never the log of softmax.")
+def log_softmax(x, axis=-1):
+    return np.log(softmax(x, axis=axis))
+
+
+# ----------------------------------------------------------------- Jacobian
+
+
+@mistake("softmax_jacobian", "Jacobian with only the diagonal s_i (1 - s_i)",
+         hint="Every output s_i depends on every input x_j: off the diagonal ds_i/dx_j = -s_i s_j, "
+              "so J = diag(s) - s s^T, not diag(s (1 - s)).")
+def softmax_jacobian(x):
+    s = softmax(x, axis=-1)
+    C = s.shape[-1]
+    return np.eye(C) * (s * (1 - s))[..., None, :]
+
+
+@mistake("softmax_jacobian", "batched Jacobian transposed: laid out (C, C, N) instead of (N, C, C)",
+         hint="The batch axis comes first: J[n] is the (C, C) Jacobian of example n. Stacking the "
+              "per-example Jacobians along the last axis (or transposing with .T) puts it last.")
+def softmax_jacobian(x):  # noqa: F811
+    s = softmax(x, axis=-1)
+    if s.ndim == 1:
+        return np.diag(s) - np.outer(s, s)
+    return np.stack([np.diag(row) - np.outer(row, row) for row in s], axis=-1)
+
+
+# ------------------------------------------------------------ softmax_backward
+
+
+@mistake("softmax_backward", "softmax backward uses only the Jacobian's diagonal (dout * s * (1 - s))",
+         hint="Softmax is not elementwise: dx_j = s_j (dout_j - sum_i dout_i s_i). The term "
+              "sum_i dout_i s_i comes from the off-diagonal entries -s_i s_j.")
+def softmax_backward(dout, cache):
+    out = cache
+    return dout * out * (1 - out)
+
+
+@mistake("softmax_backward", "softmax backward sums dout * s over the batch axis instead of the classes",
+         hint="The sum in dx = s * (dout - sum(dout * s)) runs over the classes of each example: "
+              "np.sum(dout * s, axis=-1, keepdims=True), not axis=0.")
+def softmax_backward(dout, cache):  # noqa: F811
+    out = cache
+    return out * (dout - np.sum(dout * out, axis=0, keepdims=True))
+
+
+# --------------------------------------------------------------------- losses
+
+
+@mistake("softmax_loss", "loss gradient not divided by N",
+         hint="The loss is the MEAN over the N examples, so its gradient is (softmax(x) - onehot(y)) / N.")
+def softmax_loss(x, y):
+    N = x.shape[0]
+    rows = np.arange(N)
+    logp = log_softmax(x, axis=1)
+    loss = -np.mean(logp[rows, y])
+    dx = np.exp(logp)
+    dx[rows, y] -= 1
+    return float(loss), dx
+
+
+@mistake("cross_entropy", "label smoothing spread as eps / (C - 1) over the other classes",
+         hint="This assignment follows torch: q_smooth = (1 - eps) * q + eps / C, i.e. eps / C goes to "
+              "EVERY class, the true one included (which gets 1 - eps + eps / C).")
+def cross_entropy(logits, targets, label_smoothing=0.0):
+    N, C = logits.shape
+    logp = log_softmax(logits, axis=1)
+    targets = np.asarray(targets)
+    if np.issubdtype(targets.dtype, np.integer):
+        q = np.zeros_like(logp)
+        q[np.arange(N), targets] = 1
+    else:
+        q = targets.astype(logp.dtype)
+    if label_smoothing:
+        q = (1 - label_smoothing) * q + label_smoothing * (1 - q) / (C - 1)
+    loss = -np.sum(q * logp) / N
+    dlogits = (np.exp(logp) * np.sum(q, axis=1, keepdims=True) - q) / N
+    return float(loss), dlogits.astype(logp.dtype, copy=False)
+
+
+@mistake("cross_entropy", "label smoothing not applied to probability targets",
+         hint="torch smooths both forms of targets: for class probabilities too, "
+              "q_smooth = (1 - eps) * q + eps / C.")
+def cross_entropy(logits, targets, label_smoothing=0.0):  # noqa: F811
+    N, C = logits.shape
+    logp = log_softmax(logits, axis=1)
+    targets = np.asarray(targets)
+    if np.issubdtype(targets.dtype, np.integer):
+        q = np.zeros_like(logp)
+        q[np.arange(N), targets] = 1
+        q = (1 - label_smoothing) * q + label_smoothing / C
+    else:
+        q = targets.astype(logp.dtype)
+    loss = -np.sum(q * logp) / N
+    dlogits = (np.exp(logp) * np.sum(q, axis=1, keepdims=True) - q) / N
+    return float(loss), dlogits.astype(logp.dtype, copy=False)
+
+
+@mistake("binary_cross_entropy_with_logits",
+         "BCE computed from sigmoid(z) with log (log(0) = -inf and nan for large |z|)",
+         hint="For z = 1000, sigmoid(z) rounds to 1 and log(1 - sigmoid(z)) = log(0) = -inf. Use the "
+              "stable form max(z, 0) - z * y + log(1 + exp(-|z|)) (np.log1p).")
+def binary_cross_entropy_with_logits(z, y):
+    s = 1 / (1 + np.exp(-z))
+    loss = -np.mean(y * np.log(s) + (1 - y) * np.log(1 - s))
+    dz = (s - y) / z.size
+    return float(loss), dz.astype(z.dtype, copy=False)
+
+
+# ----------------------------------------------------------- torch Function
+
+
+@mistake("softmax_torch.SoftmaxFunction", "SoftmaxFunction backward uses only the Jacobian's diagonal",
+         hint="grad_x = s * (grad_output - (grad_output * s).sum(dim, keepdim=True)); "
+              "grad_output * s * (1 - s) leaves out the off-diagonal terms -s_i s_j.")
+class SoftmaxFunctionDiagonalBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        shifted = x - x.amax(dim=dim, keepdim=True)
+        e = shifted.exp()
+        s = e / e.sum(dim=dim, keepdim=True)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return grad_output * s * (1 - s), None
+
+
+@mistake("softmax_torch.SoftmaxFunction", "SoftmaxFunction forward without the max shift",
+         hint="x.exp() overflows to inf for logits of magnitude 1000 and inf / inf is nan: subtract "
+              "x.amax(dim, keepdim=True) first.")
+class SoftmaxFunctionNoShift(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        e = x.exp()
+        s = e / e.sum(dim=dim, keepdim=True)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return s * (grad_output - (grad_output * s).sum(dim=ctx.dim, keepdim=True)), None

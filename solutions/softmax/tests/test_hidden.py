@@ -1,0 +1,489 @@
+"""Hidden tests for the softmax assignment.
+
+Every comparison is against the reference solution run on the same inputs.
+Shapes, axes and values come from the seeded ``rng``; each test checks one
+thing, so that partial understanding earns partial credit: the forward
+passes, the Jacobian, the vector-Jacobian product and the losses each carry
+their own points.
+"""
+import numpy as np
+import pytest
+import torch
+
+from autograder import assert_close, assert_shape, call_pure, gradcheck, points
+
+F32 = dict(rtol=1e-5, atol=1e-6)      # float32 tolerances
+F64 = dict(rtol=1e-7, atol=1e-9)      # float64 tolerances (the defaults, spelled out)
+TOL = {np.float32: F32, np.float64: F64}
+DTYPES = [pytest.param(np.float64, id="float64"), pytest.param(np.float32, id="float32")]
+
+
+def _shape(rng, ndim_min=1, ndim_max=4, low=1, high=6):
+    ndim = int(rng.integers(ndim_min, ndim_max + 1))
+    return tuple(int(s) for s in rng.integers(low, high, size=ndim))
+
+
+def _batch(rng, N=None, C=None):
+    N = int(rng.integers(2, 8)) if N is None else N
+    C = int(rng.integers(2, 8)) if C is None else C
+    return N, C
+
+
+def _extreme(rng, shape, dtype):
+    """Logits of magnitude up to 1000, with exact +-1000 and near-ties in every row."""
+    x = rng.uniform(-1000, 1000, size=shape)
+    x[..., 0] = 1000.0
+    x[..., -1] = -1000.0
+    if shape[-1] > 2:
+        x[..., 1] = 999.0
+    return x.astype(dtype)
+
+
+def _softmax(submission, *args, **kwargs):
+    """The student's softmax(*args, **kwargs).
+
+    The module and the function share the name softmax: submission.softmax is
+    the module, submission.softmax.softmax the function. A direct call to it
+    could not be replayed when a failure is diagnosed (its recorded path names
+    the module), so it goes through autograder.probes.softmax.call instead.
+    """
+    return submission.library("autograder.probes.softmax").call(submission.softmax.softmax, *args, **kwargs)
+
+
+def _softmax_pure(submission, x, **kwargs):
+    """_softmax, checking (as call_pure does) that x is left unchanged and the result is a new array."""
+    seen = submission.library("autograder.probes.softmax").call.inspect(submission.softmax.softmax, x, **kwargs)
+    x_after = seen.args_after[1]
+    if not (isinstance(x_after, np.ndarray) and x_after.shape == x.shape and np.array_equal(x_after, x)):
+        raise AssertionError("softmax changed its argument x in place. Work on a copy "
+                             "(shifted = x - x.max(...), not x -= x.max(...)).")
+    if seen.aliases:
+        raise AssertionError("softmax returned an array sharing memory with x; "
+                             "return a new array (the caller may change x later).")
+    return seen.value
+
+
+def _ref_vjp(fn, inputs, grad_outputs):
+    """Output and input gradients of the reference torch Function, computed in the judge."""
+    leaves = [t.detach().clone().requires_grad_(True) if isinstance(t, torch.Tensor) else t for t in inputs]
+    out = fn(*leaves)
+    grads = torch.autograd.grad(out, [t for t in leaves if isinstance(t, torch.Tensor)], grad_outputs)
+    return out.detach(), grads
+
+
+# ------------------------------------------------------------------ softmax
+
+
+@points(1)
+def test_softmax_random_shape(submission, reference, rng):
+    x = rng.normal(size=_shape(rng)) * 3
+    assert_close(_softmax(submission, x), reference.softmax.softmax(x), what="softmax(x) (last axis)")
+
+
+@points(1)
+def test_softmax_random_axis(submission, reference, rng):
+    shape = _shape(rng, 2, 4, low=2)
+    axis = int(rng.integers(0, len(shape) - 1))  # never the last: the axis argument must be used
+    axis -= len(shape) * int(rng.integers(0, 2))  # as often negative as not
+    x = rng.normal(size=shape) * 3
+    assert_close(_softmax(submission, x, axis=axis), reference.softmax.softmax(x, axis=axis),
+                 what=f"softmax(x, axis={axis}) for x of shape {shape}")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_extreme_logits(submission, reference, rng, dtype):
+    x = _extreme(rng, (5, 6), dtype)
+    out = _softmax(submission, x)
+    assert np.all(np.isfinite(out)), f"softmax returned nan/inf for logits of magnitude 1000: {out}"
+    assert out.dtype == dtype, f"softmax of a {np.dtype(dtype).name} array must be {np.dtype(dtype).name}, got {out.dtype}"
+    assert_close(out, reference.softmax.softmax(x), **TOL[dtype],
+                 what=f"softmax(x) for |x| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_softmax_single_class(submission, reference, rng):
+    x = rng.normal(size=(int(rng.integers(2, 6)), 1)) * 5
+    assert_close(_softmax(submission, x), reference.softmax.softmax(x), what="softmax(x) with C = 1 (all ones)")
+
+
+@points(1)
+def test_softmax_is_pure(submission, reference, rng):
+    x = rng.normal(size=(4, 5)) * 3
+    out = _softmax_pure(submission, x)
+    assert_close(out, reference.softmax.softmax(x), what="softmax(x)")
+
+
+# -------------------------------------------------------------- log_softmax
+
+
+@points(1)
+def test_log_softmax_random_shape_and_axis(submission, reference, rng):
+    shape = _shape(rng, 1, 4, low=2)
+    axis = int(rng.integers(-len(shape), len(shape)))
+    x = rng.normal(size=shape) * 3
+    assert_close(submission.log_softmax(x, axis=axis), reference.log_softmax(x, axis=axis),
+                 what=f"log_softmax(x, axis={axis}) for x of shape {shape}")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_softmax_extreme_logits(submission, reference, rng, dtype):
+    x = _extreme(rng, (4, 7), dtype)
+    out = submission.log_softmax(x)
+    assert np.all(np.isfinite(out)), f"log_softmax returned -inf/nan for logits of magnitude 1000: {out}"
+    assert out.dtype == dtype, f"log_softmax of a {np.dtype(dtype).name} array must be {np.dtype(dtype).name}, got {out.dtype}"
+    assert_close(out, reference.log_softmax(x), **TOL[dtype],
+                 what=f"log_softmax(x) for |x| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_log_softmax_is_pure(submission, reference, rng):
+    x = rng.normal(size=(3, 6)) * 3
+    out = call_pure(submission.log_softmax, x)
+    assert_close(out, reference.log_softmax(x), what="log_softmax(x)")
+
+
+# ----------------------------------------------------------------- Jacobian
+
+
+@points(1)
+def test_softmax_jacobian_single_example(submission, reference, rng):
+    x = rng.normal(size=int(rng.integers(2, 9))) * 2
+    J = submission.softmax_jacobian(x)
+    assert_shape(J, (x.size, x.size), what="softmax_jacobian of x of shape (C,)")
+    assert_close(J, reference.softmax_jacobian(x), what="softmax_jacobian (C,)")
+
+
+@points(2)
+def test_softmax_jacobian_batch(submission, reference, rng):
+    N = int(rng.integers(2, 6))
+    C = N + int(rng.integers(1, 4))  # N != C: a transposed layout has the wrong shape
+    x = rng.normal(size=(N, C)) * 2
+    J = submission.softmax_jacobian(x)
+    assert_shape(J, (N, C, C), what=f"softmax_jacobian of x of shape (N, C) = {x.shape}: (N, C, C)")
+    assert_close(J, reference.softmax_jacobian(x), what="softmax_jacobian (N, C)")
+
+
+@points(1)
+def test_softmax_jacobian_batch_axis_first(submission, reference, rng):
+    """Square batch (N == C): each J[n] is symmetric, the stack is not, so a transposed stack fails."""
+    N = C = int(rng.integers(3, 6))
+    x = rng.normal(size=(N, C)) * 2
+    J = submission.softmax_jacobian(x)
+    assert_close(J, reference.softmax_jacobian(x),
+                 what=f"softmax_jacobian of a square ({N}, {C}) batch (J[n] must be example n's Jacobian)")
+
+
+@points(1)
+def test_softmax_jacobian_extreme_logits_float32(submission, reference, rng):
+    x = _extreme(rng, (3, 5), np.float32)
+    J = submission.softmax_jacobian(x)
+    assert np.all(np.isfinite(J)), f"softmax_jacobian returned nan/inf for logits of magnitude 1000"
+    assert_close(J, reference.softmax_jacobian(x), **F32, what="softmax_jacobian for |x| up to 1000 (float32)")
+
+
+@points(1)
+def test_softmax_jacobian_single_class(submission, reference, rng):
+    x = rng.normal(size=(3, 1))
+    assert_close(submission.softmax_jacobian(x), reference.softmax_jacobian(x),
+                 what="softmax_jacobian with C = 1 (all zeros: softmax is constant)")
+
+
+# ------------------------------------------------------- forward / backward
+
+
+@points(1)
+def test_softmax_forward(submission, reference, rng):
+    N, C = _batch(rng)
+    x = rng.normal(size=(N, C)) * 3
+    out, _ = submission.softmax_forward(x)
+    assert_close(out, reference.softmax_forward(x)[0], what="softmax_forward out")
+
+
+@points(2)
+def test_softmax_backward(submission, reference, rng):
+    N, C = _batch(rng)
+    x, dout = rng.normal(size=(N, C)) * 3, rng.normal(size=(N, C))
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what="softmax_backward dx")
+
+
+@points(1)
+def test_softmax_backward_batch_of_one(submission, reference, rng):
+    C = int(rng.integers(3, 9))
+    x, dout = rng.normal(size=(1, C)) * 3, rng.normal(size=(1, C))
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what="softmax_backward dx with N = 1")
+
+
+@points(1)
+def test_softmax_backward_square_batch(submission, reference, rng):
+    """N == C: summing over the wrong axis keeps the shape, so only the values can tell."""
+    N = C = int(rng.integers(3, 7))
+    x, dout = rng.normal(size=(N, C)) * 3, rng.normal(size=(N, C))
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what=f"softmax_backward dx for a square ({N}, {C}) batch")
+
+
+@points(1)
+def test_softmax_backward_single_class(submission, reference, rng):
+    x, dout = rng.normal(size=(4, 1)), rng.normal(size=(4, 1))
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what="softmax_backward dx with C = 1 (zero)")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_backward_extreme_logits(submission, reference, rng, dtype):
+    x = _extreme(rng, (4, 6), dtype)
+    dout = rng.normal(size=x.shape).astype(dtype)
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    assert np.all(np.isfinite(dx)), "softmax_backward returned nan/inf for logits of magnitude 1000"
+    assert dx.dtype == dtype, f"dx must be {np.dtype(dtype).name}, got {dx.dtype}"
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), **TOL[dtype],
+                 what=f"softmax_backward dx for |x| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_softmax_backward_is_pure(submission, reference, rng):
+    x, dout = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    _, cache = submission.softmax_forward(x)
+    dx = call_pure(submission.softmax_backward, dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what="softmax_backward dx")
+
+
+@points(2)
+@pytest.mark.limits(memory_mb=256)
+def test_softmax_backward_large_C(submission, reference, rng):
+    """C = 50,000: the backward pass must not form the Jacobian.
+
+    x and dout are (N, C) = (4, 50,000) float64 arrays of 1.5 MiB each; the
+    reference needs a handful of those (under 10 MiB), well inside the 256 MiB
+    this test allows. The (N, C, C) Jacobian would take 4 * 50,000**2 * 8 bytes
+    = 80 GB, and even one example's (C, C) Jacobian 20 GB (10 GB in float32):
+    a solution that forms it runs out of memory.
+    """
+    N, C = 4, 50_000
+    x, dout = rng.normal(size=(N, C)) * 3, rng.normal(size=(N, C))
+    _, cache = submission.softmax_forward(x)
+    dx = submission.softmax_backward(dout, cache)
+    _, ref_cache = reference.softmax_forward(x)
+    assert_close(dx, reference.softmax_backward(dout, ref_cache), what="softmax_backward dx for C = 50,000")
+
+
+# --------------------------------------------------------------------- softmax_loss
+
+
+@points(1)
+def test_softmax_loss_value(submission, reference, rng):
+    N, C = _batch(rng)
+    x, y = rng.normal(size=(N, C)) * 3, rng.integers(0, C, size=N)
+    loss, _ = submission.softmax_loss(x, y)
+    assert_close(loss, reference.softmax_loss(x, y)[0], what="loss (mean over the batch)")
+
+
+@points(2)
+def test_softmax_loss_gradient(submission, reference, rng):
+    N, C = _batch(rng)
+    x, y = rng.normal(size=(N, C)) * 3, rng.integers(0, C, size=N)
+    _, dx = submission.softmax_loss(x, y)
+    assert_close(dx, reference.softmax_loss(x, y)[1], what="dx = (softmax(x) - onehot(y)) / N")
+
+
+@points(1)
+def test_softmax_loss_batch_of_one(submission, reference, rng):
+    C = int(rng.integers(3, 9))
+    x, y = rng.normal(size=(1, C)) * 3, rng.integers(0, C, size=1)
+    assert_close(submission.softmax_loss(x, y), reference.softmax_loss(x, y), what="(loss, dx) with N = 1")
+
+
+@points(1)
+def test_softmax_loss_single_class(submission, reference, rng):
+    x, y = rng.normal(size=(3, 1)), np.zeros(3, dtype=np.int64)
+    assert_close(submission.softmax_loss(x, y), reference.softmax_loss(x, y),
+                 what="(loss, dx) with C = 1 (loss 0, dx 0)")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_loss_extreme_logits(submission, reference, rng, dtype):
+    x = _extreme(rng, (5, 6), dtype)
+    y = rng.integers(0, 6, size=5)
+    loss, dx = submission.softmax_loss(x, y)
+    assert np.isfinite(loss), f"softmax_loss returned {loss} for logits of magnitude 1000"
+    assert dx.dtype == dtype, f"dx must be {np.dtype(dtype).name}, got {dx.dtype}"
+    assert_close((loss, dx), reference.softmax_loss(x, y), **TOL[dtype],
+                 what=f"(loss, dx) for |x| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_softmax_loss_is_pure(submission, reference, rng):
+    x, y = rng.normal(size=(4, 3)), rng.integers(0, 3, size=4)
+    result = call_pure(submission.softmax_loss, x, y)
+    assert_close(result, reference.softmax_loss(x, y), what="(loss, dx)")
+
+
+# -------------------------------------------------------------- cross_entropy
+
+
+def _probs(rng, N, C):
+    return rng.dirichlet(np.ones(C), size=N)
+
+
+@points(1)
+def test_cross_entropy_integer_labels(submission, reference, rng):
+    N, C = _batch(rng)
+    x, y = rng.normal(size=(N, C)) * 3, rng.integers(0, C, size=N)
+    assert_close(submission.cross_entropy(x, y), reference.cross_entropy(x, y),
+                 what="(loss, dlogits) with integer labels")
+
+
+@points(1)
+def test_cross_entropy_integer_labels_smoothed(submission, reference, rng):
+    N, C = _batch(rng, C=int(rng.integers(3, 8)))
+    x, y = rng.normal(size=(N, C)) * 3, rng.integers(0, C, size=N)
+    eps = float(rng.uniform(0.05, 0.4))
+    assert_close(submission.cross_entropy(x, y, eps), reference.cross_entropy(x, y, eps),
+                 what=f"(loss, dlogits) with integer labels, label_smoothing={eps:.3f} (eps / C to every class)")
+
+
+@points(1)
+def test_cross_entropy_probability_targets(submission, reference, rng):
+    N, C = _batch(rng)
+    x, q = rng.normal(size=(N, C)) * 3, _probs(rng, N, C)
+    assert_close(submission.cross_entropy(x, q), reference.cross_entropy(x, q),
+                 what="(loss, dlogits) with probability targets")
+
+
+@points(1)
+def test_cross_entropy_probability_targets_smoothed(submission, reference, rng):
+    N, C = _batch(rng, C=int(rng.integers(3, 8)))
+    x, q = rng.normal(size=(N, C)) * 3, _probs(rng, N, C)
+    eps = float(rng.uniform(0.05, 0.4))
+    assert_close(submission.cross_entropy(x, q, eps), reference.cross_entropy(x, q, eps),
+                 what=f"(loss, dlogits) with probability targets, label_smoothing={eps:.3f}")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_extreme_logits(submission, reference, rng, dtype):
+    x = _extreme(rng, (4, 5), dtype)
+    y = rng.integers(0, 5, size=4)
+    loss, dlogits = submission.cross_entropy(x, y, 0.1)
+    assert np.isfinite(loss), f"cross_entropy returned {loss} for logits of magnitude 1000"
+    assert dlogits.dtype == dtype, f"dlogits must be {np.dtype(dtype).name}, got {dlogits.dtype}"
+    assert_close((loss, dlogits), reference.cross_entropy(x, y, 0.1), **TOL[dtype],
+                 what=f"(loss, dlogits) for |x| up to 1000 ({np.dtype(dtype).name}, label_smoothing=0.1)")
+
+
+@points(1)
+def test_cross_entropy_is_pure(submission, reference, rng):
+    x, q = rng.normal(size=(3, 4)), _probs(rng, 3, 4)
+    result = call_pure(submission.cross_entropy, x, q, 0.2)
+    assert_close(result, reference.cross_entropy(x, q, 0.2), what="(loss, dlogits) with probability targets")
+
+
+# ---------------------------------------------------------------------- BCE
+
+
+@points(1)
+def test_bce_with_logits(submission, reference, rng):
+    shape = _shape(rng, 1, 3)
+    z, y = rng.normal(size=shape) * 3, rng.uniform(0, 1, size=shape)
+    assert_close(submission.binary_cross_entropy_with_logits(z, y), reference.binary_cross_entropy_with_logits(z, y),
+                 what="(loss, dz) (mean over all elements)")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_with_logits_extreme(submission, reference, rng, dtype):
+    z = np.concatenate([[-1000.0, -100.0, -40.0, 40.0, 100.0, 1000.0], rng.uniform(-1000, 1000, size=6)]).astype(dtype)
+    y = rng.integers(0, 2, size=z.shape).astype(dtype)
+    loss, dz = submission.binary_cross_entropy_with_logits(z, y)
+    assert np.isfinite(loss), f"binary_cross_entropy_with_logits returned {loss} for logits of magnitude 1000"
+    assert np.all(np.isfinite(dz)), "dz holds nan/inf for logits of magnitude 1000"
+    assert dz.dtype == dtype, f"dz must be {np.dtype(dtype).name}, got {dz.dtype}"
+    assert_close((loss, dz), reference.binary_cross_entropy_with_logits(z, y), **TOL[dtype],
+                 what=f"(loss, dz) for |z| up to 1000 ({np.dtype(dtype).name})")
+
+
+@points(1)
+def test_bce_with_logits_is_pure(submission, reference, rng):
+    z, y = rng.normal(size=(3, 4)), rng.uniform(0, 1, size=(3, 4))
+    result = call_pure(submission.binary_cross_entropy_with_logits, z, y)
+    assert_close(result, reference.binary_cross_entropy_with_logits(z, y), what="(loss, dz)")
+
+
+# ----------------------------------------------------------- torch Function
+
+
+TORCH_DTYPES = [pytest.param(torch.float64, F64, id="float64"), pytest.param(torch.float32, F32, id="float32")]
+
+
+@points(1)
+@pytest.mark.parametrize("dtype,tol", TORCH_DTYPES)
+def test_softmax_function_forward(submission, reference, rng, dtype, tol):
+    x = torch.tensor(_extreme(rng, (4, 6), np.float64), dtype=dtype)
+    out = submission.softmax_torch.SoftmaxFunction.apply(x)
+    assert out.dtype == dtype, f"output dtype must be {dtype}, got {out.dtype}"
+    assert bool(torch.isfinite(out).all()), f"SoftmaxFunction returned nan/inf for logits of magnitude 1000: {out}"
+    assert_close(out, reference.softmax_torch.SoftmaxFunction.apply(x), **tol, what="SoftmaxFunction forward")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype,tol", TORCH_DTYPES)
+def test_softmax_function_vjp(submission, reference, rng, dtype, tol):
+    shape = _shape(rng, 1, 3, low=2)
+    dim = int(rng.integers(-len(shape), len(shape)))
+    x = torch.tensor(rng.normal(size=shape) * 3, dtype=dtype)
+    g = torch.tensor(rng.normal(size=shape), dtype=dtype)
+    fn = submission.softmax_torch.SoftmaxFunction.apply
+    _, (dx, _) = submission.vjp(fn, (x, dim), (g,))
+    _, (ref_dx,) = _ref_vjp(reference.softmax_torch.SoftmaxFunction.apply, (x, dim), (g,))
+    assert dx is not None, "no gradient for x"
+    assert dx.dtype == dtype, f"gradient dtype must be {dtype}, got {dx.dtype}"
+    assert_close(dx, ref_dx, **tol, what=f"SoftmaxFunction backward (dim={dim}, x of shape {shape})")
+
+
+@points(1)
+def test_softmax_function_gradcheck(submission, rng):
+    x = torch.tensor(rng.normal(size=(3, 5)) * 2, dtype=torch.float64)
+    gradcheck(submission.softmax_torch.SoftmaxFunction.apply, (x,))
+    gradcheck(submission.softmax_torch.SoftmaxFunction.apply, (x, 0))
+
+
+# ------------------------------------------------------------------- CUDA
+
+
+@points(1)
+@pytest.mark.gpu
+def test_softmax_function_gradcheck_cuda(submission, rng):
+    x = torch.tensor(rng.normal(size=(3, 5)) * 2, dtype=torch.float64).cuda()
+    gradcheck(submission.softmax_torch.SoftmaxFunction.apply, (x,))
+
+
+@points(1)
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype,tol", TORCH_DTYPES)
+def test_softmax_function_cuda(submission, reference, rng, dtype, tol):
+    x = torch.tensor(_extreme(rng, (8, 32), np.float64), dtype=dtype)
+    g = torch.tensor(rng.normal(size=x.shape), dtype=dtype)
+    out, (dx,) = submission.vjp(submission.softmax_torch.SoftmaxFunction.apply, (x.cuda(),), (g.cuda(),))
+    assert out.device.type == "cuda" and dx.device.type == "cuda", \
+        f"results must stay on the input's device, got {out.device} and {dx.device}"
+    assert out.dtype == dtype and dx.dtype == dtype, f"dtype must be {dtype}, got {out.dtype} and {dx.dtype}"
+    ref_out, (ref_dx,) = _ref_vjp(reference.softmax_torch.SoftmaxFunction.apply, (x,), (g,))
+    assert_close(out.cpu(), ref_out, **tol, what="SoftmaxFunction forward on CUDA (vs the CPU reference)")
+    assert_close(dx.cpu(), ref_dx, **tol, what="SoftmaxFunction backward on CUDA (vs the CPU reference)")
