@@ -113,6 +113,16 @@ def scribble_on_sockets():
 
 def returns_object():
     return object()
+
+def cubed_in_place(x, w):
+    x **= 3  # mutates its input: each batched point must start from a fresh copy
+    return x * w
+
+def torch_cubed(t, w):
+    return t ** 3 * w
+
+def ragged(x):
+    return x[: int(abs(x[0]) * 10) % 3 + 1]
 '''
 
 
@@ -322,6 +332,42 @@ def test_output_of_the_last_call_is_kept_when_the_submission_ends(student):
         assert p.last() == 1
         p._session.close()
         assert bytes(p._session.printed) == b"the very last words\n"
+
+
+def _probe_calls(proxy) -> list[str]:
+    return [c.path.rsplit(".", 1)[-1] for c in proxy.calls if "probes" in c.path]
+
+
+def test_numeric_gradient_of_student_code_sends_only_the_changed_elements(proxy):
+    from autograder import batched, numeric_gradient
+
+    x, w, dout = np.linspace(-1, 1, 12).reshape(3, 4), np.arange(12.0).reshape(3, 4), np.ones((3, 4))
+    grad = numeric_gradient(batched(proxy.cubed_in_place, lambda v: (v, w)), x, dout)
+    np.testing.assert_allclose(grad, 3 * x**2 * w, rtol=1e-6, atol=1e-8)
+    assert _probe_calls(proxy) == ["evaluate_sparse"]
+    np.testing.assert_array_equal(x, np.linspace(-1, 1, 12).reshape(3, 4))  # the judge's x is untouched
+
+
+def test_gradcheck_of_a_torch_function_goes_through_the_sparse_path(proxy):
+    import torch
+
+    from autograder import gradcheck
+
+    t = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3)
+    gradcheck(proxy.torch_cubed, (t, torch.full((2, 3), 2.0, dtype=torch.float64)))
+    assert _probe_calls(proxy) == ["jacobian", "evaluate_sparse", "evaluate_sparse"]
+
+
+def test_points_that_differ_in_many_elements_or_give_ragged_results_still_work(proxy):
+    from autograder import batched
+
+    f = batched(proxy.cubed_in_place, lambda v: (v, np.ones(3)))
+    points = [np.full(3, 0.5), np.full(3, 2.0), np.full(3, -1.0)]  # every element differs
+    np.testing.assert_allclose(np.stack(f.many(points)), np.stack(points) ** 3)
+    assert _probe_calls(proxy) == ["evaluate_patched"]
+    g = batched(proxy.ragged, lambda v: (v,))
+    out = g.many([np.array([0.0, 1.0, 2.0]), np.array([0.1, 1.0, 2.0]), np.array([0.2, 1.0, 2.0])])
+    assert [len(o) for o in out] == [1, 2, 3]  # unlike results come back as a list
 
 
 def test_objects_that_cannot_travel_come_back_as_handles(proxy):

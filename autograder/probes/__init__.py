@@ -54,6 +54,72 @@ def evaluate_many(fn, arg_tuples, pick=None):
     return [r[pick] for r in results] if pick is not None else results
 
 
+def evaluate_sparse(fn, template, path, counts, indices, values, pick=None):
+    """``evaluate_many`` where point k's arguments are ``template`` with a few elements changed.
+
+    The array or tensor at ``path`` (indices/keys into the argument tuple) is
+    copied for each point, and point k sets the next ``counts[k]`` of its flat
+    elements: ``indices`` gives their positions and ``values`` their new
+    values, in the array's own dtype. A numerical gradient changes one or two
+    elements per point, so the message carries a few numbers per point instead
+    of a whole array. Returns the results stacked into one array when they
+    all have the same shape and dtype (one buffer to send back), else a list.
+    """
+    results = []
+    start = 0
+    for n in counts:
+        n = int(n)
+        args = _fresh(template)
+        holder = args
+        for key in path[:-1]:
+            holder = holder[key]
+        part = _copy_part(holder[path[-1]])
+        _set_flat(part, indices[start : start + n], values[start : start + n])
+        start += n
+        holder[path[-1]] = part
+        result = fn(*args)
+        results.append(result[pick] if pick is not None else result)
+    return _stacked(results)
+
+
+def _copy_part(part):
+    if isinstance(part, np.ndarray):
+        return part.copy()
+    return part.detach().clone()  # a torch tensor
+
+
+def _set_flat(part, indices, values) -> None:
+    if isinstance(part, np.ndarray):
+        part.reshape(-1)[indices] = values
+        return
+    import torch
+
+    flat = part.view(-1)
+    flat[torch.as_tensor(indices, device=part.device)] = torch.as_tensor(values).to(part.device, part.dtype)
+
+
+def _stacked(results):
+    """One array (or tensor) of all results when they are alike, else the list itself."""
+    if not results:
+        return results
+    first = results[0]
+    if isinstance(first, (np.ndarray, np.generic, float)) and not isinstance(first, bool):
+        arrays = [np.asarray(r) for r in results if isinstance(r, (np.ndarray, np.generic, float))
+                  and not isinstance(r, bool)]
+        if len(arrays) == len(results) and all(a.shape == arrays[0].shape and a.dtype == arrays[0].dtype
+                                               for a in arrays):
+            return np.stack(arrays)
+        return results
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(first, torch.Tensor):
+        if all(isinstance(r, torch.Tensor) and r.shape == first.shape and r.dtype == first.dtype
+               and r.device == first.device for r in results):
+            return torch.stack([r.detach() for r in results])
+    return results
+
+
 def evaluate_patched(fn, template, patches, pick=None):
     """``evaluate_many`` where point k's arguments are ``template`` with ``patches[k]`` applied.
 
