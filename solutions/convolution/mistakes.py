@@ -11,7 +11,8 @@ reference's forward functions:
     max_pool_forward_naive:  cache = (x, pool_param)
     avg_pool_forward:        cache = (x.shape, pool_param)
 
-Class variants get names of their own (the engine renames them).
+Class variants get names of their own (the engine renames them), and run with
+the globals of THIS file (torch, F), not the reference module's.
 """
 import numpy as np
 import torch
@@ -286,7 +287,9 @@ def avg_pool_backward(dout, cache):  # noqa: F811
 class Conv2dFunctionMeanWeightGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, stride=1, pad=0):
-        stride, pad = _pair(stride), _pair(pad)  # noqa: F821 - the reference module's helper
+        # a class variant runs with the globals of this file: no helpers of the reference module
+        stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        pad = (pad, pad) if isinstance(pad, int) else tuple(pad)
         N, C, H, W = x.shape
         Fn, _, HH, WW = w.shape
         H_out = 1 + (H + 2 * pad[0] - HH) // stride[0]
