@@ -1,0 +1,202 @@
+"""Public tests for the dropout assignment: run them locally while you work.
+
+They pin the conventions (p is the probability of DROPPING a unit, the mask
+drawn from the seed as the docstrings say), check a few values by hand, and
+check the randomness by statistics. Passing them is a good sign, not a
+guarantee: the hidden tests cover more shapes, dtypes, both variants and the
+edge cases p = 0, p close to 1 and p = 1.
+
+How randomness is graded. A statistical test can fail for a correct solution
+by bad luck; each one below states that probability (always below one in a
+million) and how it was derived, treating your mask as independent draws,
+one per element. Tests that pass a ``seed`` do so only so that, when a test
+fails, the grader can replay your call on its catalogue of known mistakes
+and name yours; their assertions do not depend on which random numbers you
+draw, except test_mask_follows_the_seed_convention, which pins the
+convention.
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import assert_close, assert_shape, points
+
+pytestmark = pytest.mark.public
+
+MAX_FALSE_FAILURE = 1e-6
+
+
+def hoeffding(n, t, width=1.0):
+    """Hoeffding's bound P(|mean - E[mean]| >= t) <= 2 exp(-2 n t^2 / width^2) for n independent
+    terms, each within an interval of length ``width``."""
+    return 2.0 * math.exp(-2.0 * n * t * t / width ** 2)
+
+
+def _nonzero(rng, shape):
+    """Random values with |x| in [0.5, 1.5]: no zeros, so a zero in the output means a dropped unit."""
+    return rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def _seed(rng):
+    return int(rng.integers(2 ** 31))
+
+
+def _forward_out(submission, x, dropout_param):
+    """out of submission.dropout_forward(x, dropout_param), computed in the worker (the cache stays there).
+
+    The call goes through a probe so that, when a test fails, the grader compares the output alone
+    with the catalogued mistakes' (whatever the format of the cache).
+    """
+    probe = submission.library("autograder.probes.dropout")
+    return probe.forward_out(submission.dropout_forward, x, dropout_param)
+
+
+@points(2)
+def test_mask_follows_the_seed_convention(submission, rng):
+    """With a seed, the mask is np.random.default_rng(seed).random(x.shape) >= p (deterministic)."""
+    x = _nonzero(rng, (4, 5))
+    p, seed = 0.3, _seed(rng)
+    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": seed})
+    keep = np.random.default_rng(seed).random(x.shape) >= p
+    assert_close(out, x * keep / (1 - p), rtol=1e-12, atol=0,
+                 what=f"out for seed={seed} (mask: default_rng(seed).random(x.shape) >= p)")
+
+
+@points(1)
+def test_fraction_dropped_is_p(submission, rng):
+    """About a fraction p of the units are zeroed (p is the DROP probability).
+
+    False-failure probability <= 2 exp(-2 n t^2) = 4.1e-9 (Hoeffding, n = 100000 independent
+    Bernoulli(p) indicators, t = 0.01).
+    """
+    n, p, t = 100_000, 0.3, 0.01
+    assert hoeffding(n, t) < MAX_FALSE_FAILURE
+    x = _nonzero(rng, (n,))
+    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    assert_shape(out, x.shape, what="out")
+    dropped = float(np.mean(out == 0))
+    assert abs(dropped - p) <= t, (
+        f"p={p} is the probability of DROPPING a unit, but your layer zeroed a fraction {dropped:.4f} "
+        f"of the units (expected {p} +- {t})")
+
+
+@points(1)
+def test_inverted_dropout_preserves_the_mean(submission, rng):
+    """Inverted dropout keeps the expected output equal to the input.
+
+    out_i - x_i lies in an interval of length x_i / (1 - p) <= 1.5 / 0.7, so Hoeffding gives
+    P(|mean(out) - mean(x)| >= t) <= 2 exp(-2 n t^2 / (1.5 / 0.7)^2) = 5.4e-8 for n = 100000,
+    t = 0.02.
+    """
+    n, p, t = 100_000, 0.3, 0.02
+    assert hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE
+    x = rng.uniform(0.5, 1.5, size=n)
+    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    assert abs(float(np.mean(out)) - float(np.mean(x))) <= t, (
+        f"mean(out) = {np.mean(out):.4f} but mean(x) = {np.mean(x):.4f}: inverted dropout scales the "
+        f"kept units by 1 / (1 - p) so that the mean is preserved")
+
+
+@points(1)
+def test_test_mode_is_the_identity(submission, rng):
+    """Inverted dropout at test time returns x unchanged (deterministic)."""
+    x = rng.normal(size=(3, 4))
+    out = _forward_out(submission, x, {"p": 0.4, "mode": "test"})
+    assert_close(out, x, rtol=0, atol=0, what="out in test mode")
+
+
+@points(1)
+def test_vanilla_test_mode_scales_by_keep_probability(submission, rng):
+    """Vanilla dropout at test time multiplies by (1 - p) (deterministic)."""
+    x = rng.normal(size=(3, 4))
+    out = _forward_out(submission, x, {"p": 0.25, "mode": "test", "variant": "vanilla"})
+    assert_close(out, 0.75 * x, rtol=1e-12, atol=0, what="out in test mode, vanilla variant, p=0.25")
+
+
+@points(1)
+def test_backward_reuses_the_forward_mask(submission, rng):
+    """dx = dout * out / x: the units dropped in forward get no gradient, the others 1 / (1 - p).
+
+    Deterministic given your own forward pass: false-failure probability 0.
+    """
+    x, dout = _nonzero(rng, (6, 5)), rng.normal(size=(6, 5))
+    out, cache = submission.dropout_forward(x, {"p": 0.5, "mode": "train", "seed": _seed(rng)})
+    dx = submission.dropout_backward(dout, cache)
+    assert_shape(dx, x.shape, what="dx")
+    assert_close(dx, dout * out / x, rtol=1e-12, atol=1e-15, what="dx (must be dout * mask / (1 - p))")
+
+
+@points(1)
+def test_p_zero_and_p_one(submission, rng):
+    """p = 0 keeps every unit; p = 1 drops every unit, with no nan (deterministic)."""
+    x = _nonzero(rng, (4, 3))
+    out0 = _forward_out(submission, x, {"p": 0.0, "mode": "train", "seed": _seed(rng)})
+    assert_close(out0, x, rtol=0, atol=0, what="out with p=0")
+    out1, cache = submission.dropout_forward(x, {"p": 1.0, "mode": "train", "seed": _seed(rng)})
+    assert not np.any(np.isnan(out1)), "p=1 must not divide by zero: got nan"
+    assert_close(out1, np.zeros_like(x), what="out with p=1")
+
+
+@points(1)
+def test_ensemble_average_by_hand(submission):
+    """Two input units, p = 0.25: masks 00, 10, 01, 11 with probabilities 1/16, 3/16, 3/16, 9/16."""
+    x = np.array([[1.0, 2.0]])
+    w = np.array([[1.0], [1.0]])
+    b = np.array([0.5])
+    avg = submission.dropout_ensemble_average(x, w, b, 0.25)
+    # outputs 0.5, 1.5, 2.5, 3.5: (0.5 * 1 + 1.5 * 3 + 2.5 * 3 + 3.5 * 9) / 16 = 2.75
+    assert_shape(avg, (1, 1), what="average")
+    assert_close(avg, np.array([[2.75]]), rtol=1e-12, what="ensemble average")
+
+
+@points(1)
+def test_ensemble_average_equals_weight_scaled_network(submission, rng):
+    """For a linear layer the average of the 2^D thinned networks is x @ ((1 - p) w) + b exactly."""
+    N, D, M, p = 3, 4, 2, 0.3
+    x, w, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
+    avg = submission.dropout_ensemble_average(x, w, b, p)
+    assert_close(avg, x @ ((1 - p) * w) + b, rtol=1e-10, atol=1e-12, what="ensemble average")
+
+
+# ---------------------------------------------------------------- torch
+
+
+def _probe(submission):
+    return submission.library("autograder.probes.dropout")
+
+
+@points(1)
+def test_torch_dropout_eval_is_the_identity(submission, rng):
+    """After eval(), Dropout returns its input unchanged (deterministic)."""
+    x = torch.tensor(rng.normal(size=(5, 4)))
+    layer = submission.dropout_torch.Dropout(0.5)
+    out = _probe(submission).forward(layer, x, False, _seed(rng))
+    assert_close(out, x, rtol=0, atol=0, what="Dropout output in eval mode")
+
+
+@points(2)
+def test_torch_dropout_follows_the_seed_convention(submission, rng):
+    """After train() and torch.manual_seed(s): keep = torch.rand_like(x) >= p, out = x * keep / (1 - p)."""
+    x = torch.tensor(_nonzero(rng, (6, 5)), dtype=torch.float32)
+    p, seed = 0.4, _seed(rng)
+    layer = submission.dropout_torch.Dropout(p)
+    out = _probe(submission).forward(layer, x, True, seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        keep = torch.rand_like(x) >= p
+    assert out.dtype == x.dtype, f"output dtype must be the input's ({x.dtype}), got {out.dtype}"
+    assert_close(out, x * keep / (1 - p), rtol=1e-6, atol=1e-7,
+                 what=f"Dropout output after torch.manual_seed({seed})")
+
+
+@points(1)
+def test_torch_dropout_gradient_uses_the_mask(submission, rng):
+    """The gradient is grad_out * out / x: the same units as in forward (deterministic)."""
+    x = torch.tensor(_nonzero(rng, (4, 6)))
+    g = torch.tensor(rng.normal(size=(4, 6)))
+    layer = submission.dropout_torch.Dropout(0.3)
+    out, dx = _probe(submission).forward_backward(layer, x, g, True, _seed(rng))
+    assert dx is not None, "no gradient reached x: build the output from x with differentiable tensor ops"
+    assert_close(dx, g * out / x, rtol=1e-12, atol=1e-15, what="gradient with respect to x")
