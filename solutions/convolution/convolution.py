@@ -83,7 +83,8 @@ def conv_forward_naive(x, w, b, conv_param):
     """Forward pass of a convolutional layer, with explicit loops.
 
     Loops over the examples and the output positions are expected here; the
-    vectorized version is conv_forward_im2col.
+    vectorized version is conv_forward_im2col (the grader checks that it is at
+    least 10x faster than this one).
 
     Inputs:
     - x: array of shape (N, C, H, W), input data
@@ -365,6 +366,10 @@ def conv_forward_im2col(x, w, b, conv_param):
     loop over the batch or the output positions: build the columns with
     im2col and multiply them by w.reshape(F, -1).
 
+    Speed, graded as ratios of times on x of shape (8, 4, 16, 16), w of shape
+    (32, 4, 3, 3), stride 1, pad 1: at most 3x the reference's time, and at
+    least 10x faster than your conv_forward_naive.
+
     Inputs:
     - x: array of shape (N, C, H, W)
     - w: array of shape (F, C, HH, WW)
@@ -392,6 +397,11 @@ def conv_backward_im2col(dout, cache):
 
     No Python loop over the batch or the output positions: use matrix
     products with the columns and col2im.
+
+    Speed, graded as for conv_forward_im2col (same size): at most 3x the
+    reference's time, and at least 10x faster than your conv_backward_naive.
+    np.matmul and np.tensordot call BLAS; plain np.einsum (without
+    optimize=True) and np.add.at are several times slower.
 
     Inputs:
     - dout: array of shape (N, F, H', W'), upstream gradient
