@@ -120,7 +120,7 @@ class ReferenceNamespace:
 
     def __getattr__(self, name: str) -> Any:
         modules = self.__dict__.get("modules", {})
-        if name in modules:
+        if name in modules and name != self.__dict__.get("primary"):  # softmax.py may define softmax()
             return modules[name]
         if name.startswith("__"):
             raise AttributeError(name)

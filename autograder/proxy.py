@@ -108,7 +108,8 @@ class SubmissionProxy:
         if name.startswith("_"):
             raise AttributeError(name)
         gen = getattr(self._session, "generation", 0)
-        if name in self._modules:
+        # The primary module's names come first: softmax.py may define softmax().
+        if name in self._modules[1:]:
             return Remote(self, f"module:{name}", (), gen)
         return Remote(self, f"module:{self._modules[0]}", ((".", name),), gen)
 
