@@ -148,6 +148,25 @@ def warm(isolation: str | None) -> None:
     gc.freeze()
 
 
+class _DaskExecutor(Executor):
+    """Dask's executor, with the client it needs closed when the executor shuts down."""
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise SystemExit("--dask needs the distributed package: pip install 'dl-autograder[dask]'") from None
+        self.client = Client(address)
+        self.executor = self.client.get_executor()
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.executor.shutdown(wait=wait)
+        self.client.close()
+
+
 def _pool_process_start(isolation: str | None) -> None:
     """Pool initializer: warm up, and end this process if the grading process is gone.
 
@@ -168,11 +187,7 @@ def _pool_process_start(isolation: str | None) -> None:
 
 def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:
     if dask:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise SystemExit("--dask needs the distributed package: pip install 'dl-autograder[dask]'") from None
-        return Client(dask).get_executor()
+        return _DaskExecutor(dask)
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),

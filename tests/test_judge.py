@@ -87,3 +87,24 @@ def test_a_wrong_limits_mark_stops_grading_with_the_authors_error(course, name, 
     doc = grade(course, "fast", name=name)
     assert doc["score"] == 0 and "could not run the tests" in doc["output"], doc["output"]
     assert complaint in doc["output"] and "test_hidden.py::test_total" in doc["output"], doc["output"]
+
+
+def test_grading_on_a_dask_cluster_gives_the_same_results(course, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from autograder.config import load_assignment
+    from autograder.grade import grade_batch
+    from autograder.ingest import discover
+
+    assignment = load_assignment(course / "solutions" / "mini")
+    subs = discover(course / "subs", tmp_path / "staging", "mini")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster:
+        docs = grade_batch(assignment, subs, tmp_path / "out", reference_dir=assignment.folder, seed=1,
+                           dask=cluster.scheduler_address)
+    by_student = {d["student"]: d for d in docs}
+    assert {s: scores(d) for s, d in by_student.items()} == {
+        "fast": {"test_total": (1, 1), "test_total_is_within_3x_of_the_reference": (2, 2)},
+        "slow": {"test_total": (1, 1), "test_total_is_within_3x_of_the_reference": (0, 2)},
+    }
+    assert by_student["fast"]["isolation"]["mode"] == "fork"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fast.json", "slow.json"]
