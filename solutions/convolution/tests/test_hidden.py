@@ -180,7 +180,8 @@ def test_conv_backward_single_example_channel_filter(submission, reference, rng,
     conv_param = {"stride": 2, "pad": 1}
     dout = rng.normal(size=_ref_conv(reference, kind, x, w, b, conv_param).shape)
     grads = _student_grads(submission, kind, x, w, b, conv_param, dout)
-    assert_close(grads, _ref_conv(reference, kind, x, w, b, conv_param, dout)[1], what="(dx, dw, db) with N = C = F = 1")
+    assert_close(grads, _ref_conv(reference, kind, x, w, b, conv_param, dout)[1],
+                 what="(dx, dw, db) with N = C = F = 1")
 
 
 @points(1)
@@ -479,7 +480,8 @@ def test_conv2d_module_forward_backward(submission, rng, dtype, tol):
     assert_close(out, expected.detach(), **tol, what="Conv2d(x) vs F.conv2d with the layer's parameters")
     assert_close(dx, leaf.grad, **tol, what="Conv2d: gradient of x")
     assert grads.get("weight") is not None and grads.get("bias") is not None, "weight and bias got no gradient"
-    assert_close((grads["weight"], grads["bias"]), (weight.grad, bias.grad), **tol, what="Conv2d: (weight.grad, bias.grad)")
+    assert_close((grads["weight"], grads["bias"]), (weight.grad, bias.grad), **tol,
+                 what="Conv2d: (weight.grad, bias.grad)")
 
 
 # ------------------------------------------------------------------- CUDA
@@ -584,7 +586,8 @@ def test_speed_im2col_forward_10x_faster_than_naive(submission, reference, rng):
     assert_close(out, reference.conv_forward_im2col(x, w, b, SPEED_PARAM)[0], what="conv_forward_im2col out")
     fast = _timer(submission)(submission.conv_forward_im2col, (x, w, b, SPEED_PARAM), REPEATS)
     slow = _timer(submission)(submission.conv_forward_naive, (x, w, b, SPEED_PARAM), NAIVE_REPEATS)
-    assert 10 * fast <= slow, f"conv_forward_im2col is only {slow / fast:.1f}x faster than conv_forward_naive (at least 10x)"
+    assert 10 * fast <= slow, \
+        f"conv_forward_im2col is only {slow / fast:.1f}x faster than conv_forward_naive (at least 10x)"
 
 
 @points(1)
@@ -597,4 +600,5 @@ def test_speed_im2col_backward_10x_faster_than_naive(submission, reference, rng)
     _, naive_cache = submission.conv_forward_naive(x, w, b, SPEED_PARAM)
     fast = _timer(submission)(submission.conv_backward_im2col, (dout, cache), REPEATS)
     slow = _timer(submission)(submission.conv_backward_naive, (dout, naive_cache), NAIVE_REPEATS)
-    assert 10 * fast <= slow, f"conv_backward_im2col is only {slow / fast:.1f}x faster than conv_backward_naive (at least 10x)"
+    assert 10 * fast <= slow, \
+        f"conv_backward_im2col is only {slow / fast:.1f}x faster than conv_backward_naive (at least 10x)"
