@@ -10,16 +10,6 @@ seeding here is what lets a wrong mask or scale be named.
 from __future__ import annotations
 
 
-def forward_out(fn, x, dropout_param):
-    """``fn(x, dropout_param)[0]``: only the output of a numpy forward pass, not its cache.
-
-    A failed test's calls are replayed on each catalogued mistake, and a call
-    is compared as a whole: a cache the grader cannot compare (a student's own
-    format, a dict holding the mode string) would hide a matching output.
-    """
-    return fn(x, dropout_param)[0]
-
-
 def _seeded(x, seed):
     """A context in which torch's default generators (CPU and x's CUDA device) start from ``seed``."""
     import torch

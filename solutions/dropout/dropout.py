@@ -62,6 +62,8 @@ def dropout_forward(x, dropout_param):
       the backward pass must reuse exactly the units dropped here)
     """
     ### BEGIN SOLUTION
+    from types import SimpleNamespace
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if not 0.0 <= p <= 1.0:
@@ -82,7 +84,10 @@ def dropout_forward(x, dropout_param):
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p  # a scalar factor
     out = x * mask
-    cache = (dropout_param, mask)
+    # The cache is an object, not a tuple: when a test fails, the grader compares the student's
+    # outputs with the catalogued mistakes', and only data on both sides is compared, so the
+    # student's own cache format (often a tuple holding dropout_param) never hides a match.
+    cache = SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
     return out, cache
     ### END SOLUTION
 
@@ -102,8 +107,7 @@ def dropout_backward(dout, cache):
     - dx: array of shape (d_1, ..., d_k), gradient with respect to x
     """
     ### BEGIN SOLUTION
-    _, mask = cache
-    dx = dout * mask
+    dx = dout * cache.mask
     return dx
     ### END SOLUTION
 

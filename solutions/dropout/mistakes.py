@@ -5,9 +5,12 @@ engine binds it to a copy of the reference module in which the target is
 replaced, so a body may use the reference's globals (np, torch, nn) and must
 read the cache format of the reference's forward pass:
 
-    dropout_forward: cache = (dropout_param, mask), mask being the factor of
-                     each unit: keep / (1 - p) (inverted, train), keep (vanilla,
-                     train), or the scalar 1 or 1 - p (test)
+    dropout_forward: cache = SimpleNamespace(p, mode, variant, mask), mask being
+                     the factor of each unit: keep / (1 - p) (inverted, train),
+                     keep (vanilla, train), or the scalar 1 or 1 - p (test)
+
+(An object rather than a tuple, so that diagnosis compares the outputs of a
+forward call and never the student's cache, whatever its format.)
 
 Every variant draws its mask exactly as the reference does (the seed
 convention of the docstrings), so replaying a failed test's seeded calls
@@ -26,6 +29,8 @@ from autograder.mistakes import mistake
          hint="p is the probability of DROPPING a unit; a unit is kept with probability 1 - p, so "
               "inverted dropout divides the kept units by (1 - p) to preserve the mean.")
 def dropout_forward(x, dropout_param):
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -35,7 +40,7 @@ def dropout_forward(x, dropout_param):
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "keep and drop probabilities swapped (units kept with probability p)",
@@ -43,6 +48,8 @@ def dropout_forward(x, dropout_param):
               "keep = rng.random(x.shape) >= p, then divide by (1 - p). Code written for p = keep "
               "probability (rand < p, then / p) drops 1 - p of the units instead.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -52,13 +59,15 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0 if variant == "inverted" else p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "kept units multiplied by (1 - p) at training time instead of divided by it",
          hint="Inverted dropout compensates at TRAINING time by dividing the kept units by (1 - p), "
               "so that the expected output equals x. Multiplying by (1 - p) shrinks it twice.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -68,13 +77,15 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "one mask shared by every example of the batch",
          hint="Draw one random number per ELEMENT of x: rng.random(x.shape). A mask of shape "
               "x.shape[1:] broadcast over the batch drops the same features in every example.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -84,13 +95,15 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "p = 1 divides by zero (0 / 0 gives nan)",
          hint="With p = 1 every unit is dropped and 1 - p = 0: x * keep / (1 - p) is 0 / 0 = nan. "
               "Handle p = 1 separately (the output is all zeros).")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -101,13 +114,15 @@ def dropout_forward(x, dropout_param):  # noqa: F811
                 else keep.astype(x.dtype)
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "float32 input returned as float64 (mask kept in float64)",
          hint="(rng.random(x.shape) >= p) / (1 - p) is a float64 array, and x * mask then promotes a "
               "float32 x to float64. Cast the mask to x.dtype: keep.astype(x.dtype).")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -117,7 +132,7 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep * scale
     else:
         mask = 1.0 if variant == "inverted" else 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 # ---------------------------------------------------------------- test mode
@@ -127,6 +142,8 @@ def dropout_forward(x, dropout_param):  # noqa: F811
          hint="Inverted dropout already scaled the kept units by 1 / (1 - p) during training, so at "
               "test time it is the identity. Only the vanilla variant multiplies by (1 - p) at test time.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -136,7 +153,7 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0 - p
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "vanilla dropout not scaled by (1 - p) at test time",
@@ -144,6 +161,8 @@ def dropout_forward(x, dropout_param):  # noqa: F811
               "multiplied by (1 - p), its probability of having been kept, to match the training "
               "output in expectation.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     variant = dropout_param.get("variant", "inverted")
     if mode == "train":
@@ -153,13 +172,15 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * scale
     else:
         mask = 1.0
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
 @mistake("dropout_forward", "'variant' ignored: vanilla dropout computed as inverted",
          hint="dropout_param['variant'] == 'vanilla' means: no scaling at training time, "
               "x * (1 - p) at test time.")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p, mode = float(dropout_param["p"]), dropout_param["mode"]
     if mode == "train":
         rng = np.random.default_rng(dropout_param.get("seed"))
@@ -167,20 +188,22 @@ def dropout_forward(x, dropout_param):  # noqa: F811
         mask = keep.astype(x.dtype) * (1.0 / (1.0 - p) if p < 1.0 else 0.0)
     else:
         mask = 1.0
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant="inverted", mask=mask)
 
 
 @mistake("dropout_forward", "units dropped at test time too (mode ignored)",
          hint="Dropout only drops units in 'train' mode. In 'test' mode nothing is random: "
               "inverted dropout returns x, vanilla returns x * (1 - p).")
 def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
     p = float(dropout_param["p"])
     variant = dropout_param.get("variant", "inverted")
     rng = np.random.default_rng(dropout_param.get("seed"))
     keep = rng.random(x.shape) >= p
     scale = (1.0 / (1.0 - p) if p < 1.0 else 0.0) if variant == "inverted" else 1.0
     mask = keep.astype(x.dtype) * scale
-    return x * mask, (dropout_param, mask)
+    return x * mask, SimpleNamespace(p=p, mode="train", variant=variant, mask=mask)
 
 
 # ----------------------------------------------------------------- backward
@@ -190,22 +213,19 @@ def dropout_forward(x, dropout_param):  # noqa: F811
          hint="out = x * mask / (1 - p), so dx = dout * mask / (1 - p) with the SAME mask as the "
               "forward pass: the units dropped there get no gradient. Keep the mask in the cache.")
 def dropout_backward(dout, cache):
-    dropout_param, mask = cache
-    p = float(dropout_param["p"])
-    if dropout_param["mode"] == "train":
-        inverted = dropout_param.get("variant", "inverted") == "inverted"
-        return dout * (1.0 / (1.0 - p) if inverted and p < 1.0 else 1.0)
-    return dout * mask
+    if cache.mode == "train":
+        inverted = cache.variant == "inverted"
+        return dout * (1.0 / (1.0 - cache.p) if inverted and cache.p < 1.0 else 1.0)
+    return dout * cache.mask
 
 
 @mistake("dropout_backward", "backward without the scale 1/(1 - p)",
          hint="The forward pass multiplied the kept units by 1 / (1 - p); the chain rule multiplies "
               "their gradient by the same factor: dx = dout * mask / (1 - p).")
 def dropout_backward(dout, cache):  # noqa: F811
-    dropout_param, mask = cache
-    if dropout_param["mode"] == "train":
-        return dout * (mask != 0)
-    return dout * mask
+    if cache.mode == "train":
+        return dout * (cache.mask != 0)
+    return dout * cache.mask
 
 
 # --------------------------------------------------------- ensemble average

@@ -45,16 +45,6 @@ def _seed(rng):
     return int(rng.integers(2 ** 31))
 
 
-def _forward_out(submission, x, dropout_param):
-    """out of submission.dropout_forward(x, dropout_param), computed in the worker (the cache stays there).
-
-    The call goes through a probe so that, when a test fails, the grader compares the output alone
-    with the catalogued mistakes' (whatever the format of the cache).
-    """
-    probe = submission.library("autograder.probes.dropout")
-    return probe.forward_out(submission.dropout_forward, x, dropout_param)
-
-
 def _param(p, mode="train", variant=None, seed=None):
     param = {"p": p, "mode": mode}
     if variant is not None:
@@ -78,7 +68,7 @@ def test_train_fraction_dropped(submission, rng, p):
     n, t = 100_000, 0.01
     assert hoeffding(n, t) < MAX_FALSE_FAILURE
     x = _nonzero(rng, (n // 100, 100))
-    out = _forward_out(submission, x, _param(p, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, seed=_seed(rng)))
     assert_shape(out, x.shape, what="out")
     dropped = float(np.mean(out == 0))
     assert abs(dropped - p) <= t, (
@@ -95,7 +85,7 @@ def test_train_kept_units_scaled_by_inverse_keep_probability(submission, rng, p)
     none: probability p^n + (1 - p)^n <= 0.8^2000 < 1e-193.
     """
     x = _nonzero(rng, (40, 50))
-    out = _forward_out(submission, x, _param(p, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, seed=_seed(rng)))
     assert_shape(out, x.shape, what="out")
     kept = out != 0
     assert 0 < kept.sum() < kept.size, f"with p={p} every unit was {'kept' if kept.all() else 'dropped'}"
@@ -116,7 +106,7 @@ def test_train_mean_preserved(submission, rng, p):
     t = 0.02 if p < 0.5 else 0.05
     assert hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE
     x = rng.uniform(0.5, 1.5, size=(n // 50, 50))
-    out = _forward_out(submission, x, _param(p, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, seed=_seed(rng)))
     diff = float(np.mean(out)) - float(np.mean(x))
     assert abs(diff) <= t, (
         f"mean(out) = {np.mean(out):.4f}, mean(x) = {np.mean(x):.4f}: with p={p} inverted dropout "
@@ -131,7 +121,7 @@ def test_train_any_shape(submission, rng):
     probability 0.5^360 * 2 < 1e-107.
     """
     x = _nonzero(rng, (3, 4, 5, 6))
-    out = _forward_out(submission, x, _param(0.5, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(0.5, seed=_seed(rng)))
     assert_shape(out, x.shape, what="out for x of shape (N, C, H, W)")
     kept = out != 0
     assert 0 < kept.sum() < kept.size, "every unit was kept, or every unit dropped"
@@ -148,7 +138,7 @@ def test_train_each_example_gets_its_own_mask(submission, rng):
     columns of 200 units, (1/2)^800 < 1e-240.
     """
     x = _nonzero(rng, (200, 5))
-    out = _forward_out(submission, x, _param(0.5, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(0.5, seed=_seed(rng)))
     kept = np.asarray(out) != 0
     assert not np.all(kept == kept[0:1, :]), (
         "every example of the batch got the same mask: draw one random number per ELEMENT of x "
@@ -187,9 +177,9 @@ def test_same_seed_same_mask_other_seed_other_mask(submission, rng):
     """
     x = _nonzero(rng, (20, 50))
     seed = _seed(rng)
-    a = _forward_out(submission, x, _param(0.5, seed=seed))
-    b = _forward_out(submission, x, _param(0.5, seed=seed))
-    c = _forward_out(submission, x, _param(0.5, seed=seed + 1))
+    a, _ = submission.dropout_forward(x, _param(0.5, seed=seed))
+    b, _ = submission.dropout_forward(x, _param(0.5, seed=seed))
+    c, _ = submission.dropout_forward(x, _param(0.5, seed=seed + 1))
     assert_close(a, b, rtol=0, atol=0, what=f"two calls with the same seed {seed}")
     assert not np.array_equal(a, c), f"seeds {seed} and {seed + 1} gave the same mask"
 
@@ -202,8 +192,8 @@ def test_without_seed_every_call_draws_a_new_mask(submission, rng):
     0.5^1000 < 1e-300.
     """
     x = _nonzero(rng, (20, 50))
-    a = _forward_out(submission, x, _param(0.5))
-    b = _forward_out(submission, x, _param(0.5))
+    a, _ = submission.dropout_forward(x, _param(0.5))
+    b, _ = submission.dropout_forward(x, _param(0.5))
     assert not np.array_equal(a, b), "two calls without a seed dropped exactly the same units"
 
 
@@ -232,7 +222,7 @@ def test_p_close_to_one(submission, rng):
     n, p, t = 100_000, 0.99, 0.01
     assert hoeffding(n, t) < MAX_FALSE_FAILURE
     x = _nonzero(rng, (n // 100, 100))
-    out = _forward_out(submission, x, _param(p, seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, seed=_seed(rng)))
     assert np.all(np.isfinite(out)), "p = 0.99 gave nan or inf"
     dropped = float(np.mean(out == 0))
     assert abs(dropped - p) <= t, f"with p={p} your layer zeroed a fraction {dropped:.4f} (expected {p} +- {t})"
@@ -273,7 +263,7 @@ def test_test_mode_keeps_float32(submission, rng):
     """Test mode keeps the dtype too (deterministic)."""
     x = rng.normal(size=(4, 5)).astype(np.float32)
     for variant in ["inverted", "vanilla"]:
-        out = _forward_out(submission, x, _param(0.5, mode="test", variant=variant))
+        out, _ = submission.dropout_forward(x, _param(0.5, mode="test", variant=variant))
         assert out.dtype == np.float32, f"test mode ({variant}) must keep float32, got {out.dtype}"
 
 
@@ -289,7 +279,7 @@ def test_vanilla_train_keeps_units_unscaled(submission, rng):
     """
     p = 0.4
     x = _nonzero(rng, (40, 50))
-    out = _forward_out(submission, x, _param(p, variant="vanilla", seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, variant="vanilla", seed=_seed(rng)))
     kept = out != 0
     assert 0 < kept.sum() < kept.size, "every unit was kept, or every unit dropped"
     assert_close(out[kept], x[kept], rtol=0, atol=0, what="kept units in vanilla training (no scaling)")
@@ -304,7 +294,7 @@ def test_vanilla_train_fraction_dropped(submission, rng):
     n, p, t = 100_000, 0.6, 0.01
     assert hoeffding(n, t) < MAX_FALSE_FAILURE
     x = _nonzero(rng, (n // 100, 100))
-    out = _forward_out(submission, x, _param(p, variant="vanilla", seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, variant="vanilla", seed=_seed(rng)))
     dropped = float(np.mean(out == 0))
     assert abs(dropped - p) <= t, f"vanilla, p={p}: zeroed a fraction {dropped:.4f} (expected {p} +- {t})"
 
@@ -319,7 +309,7 @@ def test_vanilla_train_mean_is_keep_probability_times_x(submission, rng):
     n, p, t = 100_000, 0.3, 0.02
     assert hoeffding(n, t, width=1.5) < MAX_FALSE_FAILURE
     x = rng.uniform(0.5, 1.5, size=(n // 100, 100))
-    out = _forward_out(submission, x, _param(p, variant="vanilla", seed=_seed(rng)))
+    out, _ = submission.dropout_forward(x, _param(p, variant="vanilla", seed=_seed(rng)))
     expected = (1 - p) * float(np.mean(x))
     assert abs(float(np.mean(out)) - expected) <= t, (
         f"vanilla training: mean(out) = {np.mean(out):.4f}, expected (1 - p) mean(x) = {expected:.4f}")

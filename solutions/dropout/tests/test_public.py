@@ -43,22 +43,12 @@ def _seed(rng):
     return int(rng.integers(2 ** 31))
 
 
-def _forward_out(submission, x, dropout_param):
-    """out of submission.dropout_forward(x, dropout_param), computed in the worker (the cache stays there).
-
-    The call goes through a probe so that, when a test fails, the grader compares the output alone
-    with the catalogued mistakes' (whatever the format of the cache).
-    """
-    probe = submission.library("autograder.probes.dropout")
-    return probe.forward_out(submission.dropout_forward, x, dropout_param)
-
-
 @points(2)
 def test_mask_follows_the_seed_convention(submission, rng):
     """With a seed, the mask is np.random.default_rng(seed).random(x.shape) >= p (deterministic)."""
     x = _nonzero(rng, (4, 5))
     p, seed = 0.3, _seed(rng)
-    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": seed})
+    out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": seed})
     keep = np.random.default_rng(seed).random(x.shape) >= p
     assert_close(out, x * keep / (1 - p), rtol=1e-12, atol=0,
                  what=f"out for seed={seed} (mask: default_rng(seed).random(x.shape) >= p)")
@@ -74,7 +64,7 @@ def test_fraction_dropped_is_p(submission, rng):
     n, p, t = 100_000, 0.3, 0.01
     assert hoeffding(n, t) < MAX_FALSE_FAILURE
     x = _nonzero(rng, (n,))
-    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
     assert_shape(out, x.shape, what="out")
     dropped = float(np.mean(out == 0))
     assert abs(dropped - p) <= t, (
@@ -93,7 +83,7 @@ def test_inverted_dropout_preserves_the_mean(submission, rng):
     n, p, t = 100_000, 0.3, 0.02
     assert hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE
     x = rng.uniform(0.5, 1.5, size=n)
-    out = _forward_out(submission, x, {"p": p, "mode": "train", "seed": _seed(rng)})
+    out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
     assert abs(float(np.mean(out)) - float(np.mean(x))) <= t, (
         f"mean(out) = {np.mean(out):.4f} but mean(x) = {np.mean(x):.4f}: inverted dropout scales the "
         f"kept units by 1 / (1 - p) so that the mean is preserved")
@@ -103,7 +93,7 @@ def test_inverted_dropout_preserves_the_mean(submission, rng):
 def test_test_mode_is_the_identity(submission, rng):
     """Inverted dropout at test time returns x unchanged (deterministic)."""
     x = rng.normal(size=(3, 4))
-    out = _forward_out(submission, x, {"p": 0.4, "mode": "test"})
+    out, _ = submission.dropout_forward(x, {"p": 0.4, "mode": "test"})
     assert_close(out, x, rtol=0, atol=0, what="out in test mode")
 
 
@@ -111,7 +101,7 @@ def test_test_mode_is_the_identity(submission, rng):
 def test_vanilla_test_mode_scales_by_keep_probability(submission, rng):
     """Vanilla dropout at test time multiplies by (1 - p) (deterministic)."""
     x = rng.normal(size=(3, 4))
-    out = _forward_out(submission, x, {"p": 0.25, "mode": "test", "variant": "vanilla"})
+    out, _ = submission.dropout_forward(x, {"p": 0.25, "mode": "test", "variant": "vanilla"})
     assert_close(out, 0.75 * x, rtol=1e-12, atol=0, what="out in test mode, vanilla variant, p=0.25")
 
 
@@ -132,7 +122,7 @@ def test_backward_reuses_the_forward_mask(submission, rng):
 def test_p_zero_and_p_one(submission, rng):
     """p = 0 keeps every unit; p = 1 drops every unit, with no nan (deterministic)."""
     x = _nonzero(rng, (4, 3))
-    out0 = _forward_out(submission, x, {"p": 0.0, "mode": "train", "seed": _seed(rng)})
+    out0, _ = submission.dropout_forward(x, {"p": 0.0, "mode": "train", "seed": _seed(rng)})
     assert_close(out0, x, rtol=0, atol=0, what="out with p=0")
     out1, cache = submission.dropout_forward(x, {"p": 1.0, "mode": "train", "seed": _seed(rng)})
     assert not np.any(np.isnan(out1)), "p=1 must not divide by zero: got nan"
