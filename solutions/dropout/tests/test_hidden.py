@@ -45,6 +45,18 @@ def _seed(rng):
     return int(rng.integers(2 ** 31))
 
 
+def _pure_forward(submission, x, dropout_param):
+    """dropout_forward, checked to leave x unchanged and to return an out that does not share x's memory.
+
+    (Not call_pure: the cache may legitimately hold x itself.)
+    """
+    seen = submission.dropout_forward.inspect(x, dropout_param)
+    assert_close(seen.args_after[0], x, rtol=0, atol=0, what="x after dropout_forward (must be unchanged)")
+    assert "[0]" not in seen.aliases, \
+        "out shares memory with x: return a new array (in test mode, x.copy() rather than x itself)"
+    return seen.value
+
+
 def _param(p, mode="train", variant=None, seed=None):
     param = {"p": p, "mode": mode}
     if variant is not None:
@@ -162,7 +174,7 @@ def test_train_float32_keeps_dtype(submission, rng):
 def test_train_does_not_modify_x(submission, rng):
     """x is left unchanged and out does not alias it (deterministic)."""
     x = _nonzero(rng, (5, 7))
-    out, _ = call_pure(submission.dropout_forward, x, _param(0.5, seed=_seed(rng)))
+    out, _ = _pure_forward(submission, x, _param(0.5, seed=_seed(rng)))
     kept = out != 0
     assert_close(out[kept] / x[kept], np.full(int(kept.sum()), 2.0), rtol=1e-12, atol=0,
                  what="out / x on the kept units")
@@ -252,7 +264,7 @@ def test_inverted_test_mode_is_identity(submission, reference, rng):
     """Inverted dropout at test time: out = x, dx = dout, x unchanged (deterministic)."""
     p = float(rng.uniform(0.1, 0.9))
     x, dout = rng.normal(size=(4, 5, 3)), rng.normal(size=(4, 5, 3))
-    out, cache = call_pure(submission.dropout_forward, x, _param(p, mode="test", seed=_seed(rng)))
+    out, cache = _pure_forward(submission, x, _param(p, mode="test", seed=_seed(rng)))
     dx = submission.dropout_backward(dout, cache)
     assert_close(out, x, rtol=0, atol=0, what=f"out in test mode (p={p:.3f}): inverted dropout is the identity")
     assert_close(dx, dout, rtol=0, atol=0, what="dx in test mode")
