@@ -121,7 +121,7 @@ def test_rule_carries_state_between_calls(submission, reference, rng, name):
 
 @points(1)
 @pytest.mark.parametrize("name", RULES)
-def test_rule_does_not_modify_its_inputs(submission, reference, rng, name):
+def test_rule_does_not_modify_its_inputs(submission, rng, name):
     """w, dw, config and the state arrays in config come back unchanged; next_w is a new array."""
     w, dw, config = _step_inputs(rng, name)
     seen = getattr(submission, name).inspect(w, dw, config)
@@ -133,7 +133,6 @@ def test_rule_does_not_modify_its_inputs(submission, reference, rng, name):
     assert_close(config_after, config, rtol=0, atol=0,
                  what=f"the caller's config after {name} (must be unchanged: build new arrays, not v *= ...)")
     assert not seen.aliases, f"{name} returned {seen.aliases} sharing memory with an input: return new arrays"
-    assert_close(seen.value[0], getattr(reference, name)(w, dw, config)[0], **F64, what=f"{name}: next_w")
 
 
 @points(1)
@@ -202,14 +201,6 @@ def test_momentum_velocity_points_downhill(submission, reference, rng):
     _, config = submission.sgd_momentum(w, dw, {"learning_rate": 0.1, "momentum": 0.9})
     assert_close(config["velocity"], reference.sgd_momentum(w, dw, {"learning_rate": 0.1, "momentum": 0.9})[1]["velocity"],
                  **F64, what="velocity after one step from zero (must be -learning_rate * dw)")
-
-
-@points(1)
-def test_nesterov_differs_from_plain_momentum(submission, reference, rng):
-    """The Nesterov step looks ahead: w + momentum * v - learning_rate * dw."""
-    w, dw, config = _step_inputs(rng, "nesterov_momentum")
-    next_w, _ = submission.nesterov_momentum(w, dw, config)
-    assert_close(next_w, reference.nesterov_momentum(w, dw, config)[0], **F64, what="nesterov next_w")
 
 
 @points(1)
