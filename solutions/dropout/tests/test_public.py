@@ -92,7 +92,7 @@ def test_inverted_dropout_preserves_the_mean(submission, rng):
 @points(1)
 def test_test_mode_is_the_identity(submission, rng):
     """Inverted dropout at test time returns x unchanged (deterministic)."""
-    x = rng.normal(size=(3, 4))
+    x = rng.normal(size=(6, 8))
     out, _ = submission.dropout_forward(x, {"p": 0.4, "mode": "test"})
     assert_close(out, x, rtol=0, atol=0, what="out in test mode")
 
@@ -100,7 +100,7 @@ def test_test_mode_is_the_identity(submission, rng):
 @points(1)
 def test_vanilla_test_mode_scales_by_keep_probability(submission, rng):
     """Vanilla dropout at test time multiplies by (1 - p) (deterministic)."""
-    x = rng.normal(size=(3, 4))
+    x = rng.normal(size=(6, 8))
     out, _ = submission.dropout_forward(x, {"p": 0.25, "mode": "test", "variant": "vanilla"})
     assert_close(out, 0.75 * x, rtol=1e-12, atol=0, what="out in test mode, vanilla variant, p=0.25")
 
