@@ -98,13 +98,26 @@ def _copy_module(module: types.ModuleType) -> types.ModuleType:
 
 
 def _rebind(obj: Any, namespace: dict) -> Any:
-    """The same function with its globals looked up in ``namespace``."""
+    """The same function, or class, with its globals looked up in ``namespace``."""
     if isinstance(obj, types.FunctionType):
         fn = types.FunctionType(obj.__code__, namespace, obj.__name__, obj.__defaults__, obj.__closure__)
         fn.__kwdefaults__ = obj.__kwdefaults__
         fn.__dict__.update(obj.__dict__)
         return fn
-    return obj  # a class keeps its own globals; it may only use names of its own module
+    if isinstance(obj, type):
+        # A subclass whose methods are rebound: their zero-argument super() still names the
+        # variant class, whose parent is exactly what super() meant there.
+        methods = {}
+        for key, val in vars(obj).items():
+            if isinstance(val, types.FunctionType):
+                methods[key] = _rebind(val, namespace)
+            elif isinstance(val, (staticmethod, classmethod)) and isinstance(val.__func__, types.FunctionType):
+                methods[key] = type(val)(_rebind(val.__func__, namespace))
+        if not methods:
+            return obj
+        return type(obj)(obj.__name__, (obj,), {**methods, "__module__": obj.__module__,
+                                                 "__qualname__": obj.__qualname__})
+    return obj
 
 
 class ReferenceNamespace:

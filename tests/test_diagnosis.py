@@ -37,3 +37,29 @@ def test_lists_of_results_compare_element_by_element():
 def test_nothing_comparable_or_a_failed_replay_names_nothing():
     assert _distances((object(),), (object(),), (object(),)) == (float("inf"), float("inf"))
     assert _distances(ONES, _FAILED, ONES) == (float("inf"), 0.0)
+
+
+def test_a_class_variant_sees_the_reference_modules_names():
+    import types
+
+    import torch
+
+    from autograder.mistakes import Mistake, ReferenceNamespace, variant_namespace
+
+    reference = types.ModuleType("layers")
+    exec("import torch\n\ndef _double(t):\n    return 2 * t\n\n"
+         "class Scale(torch.nn.Module):\n    def forward(self, x):\n        return _double(x)\n", vars(reference))
+
+    class Scale(torch.nn.Module):  # the variant: uses the reference's helper, unknown in this file
+        def __init__(self):
+            super().__init__()
+            self.extra = 3
+
+        def forward(self, x):
+            return _double(x) * self.extra  # noqa: F821 - a name of the reference module
+
+    ns = variant_namespace(ReferenceNamespace({"layers": reference}, "layers"),
+                           Mistake(target="Scale", name="scaled three times", hint="", variant=Scale))
+    module = ns.Scale()
+    assert module.extra == 3 and isinstance(module, torch.nn.Module)
+    assert torch.equal(module(torch.ones(2)), torch.full((2,), 6.0))
