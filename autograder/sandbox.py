@@ -46,6 +46,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
@@ -205,7 +206,7 @@ def enter(plan: Plan, files: dict[str, bytes]) -> tuple[str, dict]:
     if namespaces:
         owner = uid if is_root else os.getuid()
         try:
-            visible = _private_root(owner, limits)
+            visible, record["processes_visible"] = _private_root(owner, limits)
             record["filesystem"] = ("private root: only " + ", ".join(visible)
                                     + " and a private /tmp are visible, read-only")
         except OSError as root_exc:
@@ -273,11 +274,12 @@ MS_REMOUNT = 0x20
 MNT_DETACH = 2
 
 
-def _private_root(uid: int, limits: Limits) -> list[str]:
+def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
     """Switch to a new root that holds only allowed folders (an allow-list, as bubblewrap builds).
 
     Everything else on the machine (course folders, other students' files, any
-    other copy of the solutions) simply does not exist for the worker.
+    other copy of the solutions) simply does not exist for the worker. Returns
+    the folders made visible and what the worker's /proc shows.
     """
     import platform
 
@@ -291,7 +293,7 @@ def _private_root(uid: int, limits: Limits) -> list[str]:
     new = "/tmp/root"
     os.mkdir(new)
     _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID, b"size=1m,mode=0755"), "new root")
-    visible = []
+    visible, own_proc = [], False
     for path in [p for p in SYSTEM_DIRS if os.path.lexists(p)] + _python_paths():
         target = new + path
         if os.path.lexists(target):
@@ -300,6 +302,10 @@ def _private_root(uid: int, limits: Limits) -> list[str]:
             os.symlink(os.readlink(path), target)  # merged /usr: /bin -> usr/bin
             continue
         os.makedirs(target, mode=0o755)
+        if path == "/proc" and _mount_own_proc(libc, target):
+            own_proc = True
+            visible.append(path)
+            continue
         _check(libc.mount(path.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
         if path not in ("/dev", "/proc"):
             libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
@@ -315,7 +321,26 @@ def _private_root(uid: int, limits: Limits) -> list[str]:
     os.chdir("/")
     _check(libc.umount2(b"/.old", MNT_DETACH), "detach the old root")
     os.rmdir("/.old")
-    return ["system folders"] + [p for p in visible if p not in SYSTEM_DIRS]
+    proc = ("own processes only (a procfs of its own, hidepid=invisible)" if own_proc
+            else "every process of the machine (the host's /proc)")
+    return ["system folders"] + [p for p in visible if p not in SYSTEM_DIRS], proc
+
+
+def _mount_own_proc(libc, target: str) -> bool:
+    """A procfs of its own that lists only the worker's own processes.
+
+    The worker's uid is its own, so ``hidepid=invisible`` hides every other
+    process (the judge's command line, other workers). Each procfs mount has
+    its own options only since Linux 5.8; before, they would change the host's
+    /proc too, so older kernels keep the host's.
+    """
+    import platform
+    import re
+
+    release = tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2])
+    if release < (5, 8):
+        return False
+    return libc.mount(b"proc", target.encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible") == 0
 
 
 def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:

@@ -189,6 +189,16 @@ def test_isolation_record_names_every_mechanism(proxy):
     assert "memory" in iso and "256 MiB" in iso["memory"]
     assert "16" in iso["processes"]
     assert iso["file_size"] == "RLIMIT_FSIZE 16 MiB"
+    assert iso["processes_visible"].startswith("own processes only")
+
+
+@linux_root
+def test_other_processes_are_invisible(proxy):
+    listed = [int(e) for e in proxy.listdir("/proc") if e.isdigit()]
+    assert len(listed) == 1, f"the worker sees other processes: {listed}"
+    assert proxy.read(f"/proc/{os.getpid()}/cmdline").startswith("DENIED")  # the judge's command line
+    assert proxy.read("/proc/1/cmdline").startswith("DENIED")
+    assert proxy.read(f"/proc/{listed[0]}/cmdline").startswith("READ:")  # its own stays readable
 
 
 @linux_root
