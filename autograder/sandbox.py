@@ -185,11 +185,12 @@ class Cgroups:
 # ----------------------------------------------------------------- entering
 
 
-def enter(plan: Plan, files: dict[str, bytes]) -> tuple[str, dict]:
+def enter(plan: Plan) -> tuple[str, dict]:
     """Harden the current (freshly forked) process; returns (workdir, isolation record).
 
-    ``files`` is the submission, already read into memory, so that it can be
-    written into the private /tmp after everything else has been hidden.
+    The submission's files come afterwards (``place_files``), into the private
+    /tmp, once everything else is hidden: a spare worker enters its sandbox
+    before it knows which submission it will serve.
     """
     limits = plan.limits
     record: dict[str, str] = {"process": "forked worker"}
@@ -237,15 +238,19 @@ def enter(plan: Plan, files: dict[str, bytes]) -> tuple[str, dict]:
         record["network"] = "IP sockets denied by seccomp"
 
     os.makedirs(workdir, exist_ok=True)
+    os.environ.clear()
+    os.environ.update(_clean_env(workdir))
+    os.chdir(workdir)
+    return workdir, record
+
+
+def place_files(workdir: str, files: dict[str, bytes]) -> None:
+    """Write the submission (read into memory by the server) into the worker's folder."""
     for rel, data in files.items():
         target = os.path.join(workdir, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as fh:
             fh.write(data)
-    os.environ.clear()
-    os.environ.update(_clean_env(workdir))
-    os.chdir(workdir)
-    return workdir, record
 
 
 def _unshare(is_root: bool) -> bool:
@@ -396,11 +401,7 @@ def _ancestors(path: str) -> list[str]:
 def enter_spawned(limits: Limits, files: dict[str, bytes]) -> str:
     """The spawned-worker fallback: a private working copy, nothing more to hide with."""
     workdir = _fallback_workdir()
-    for rel, data in files.items():
-        target = os.path.join(workdir, rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "wb") as fh:
-            fh.write(data)
+    place_files(workdir, files)
     os.chdir(workdir)
     return workdir
 

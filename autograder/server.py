@@ -59,12 +59,45 @@ def preload() -> dict:
     # Workers cannot read the package's files once sandboxed: load every probe module now.
     for found in pkgutil.iter_modules(probes.__path__, probes.__name__ + "."):
         importlib.import_module(found.name)
+    _warm_up(info)
 
     # Everything loaded so far lives as long as the server: keep the collector away
     # from it, so that a worker's collections never touch (and copy) inherited pages.
     gc.collect()
     gc.freeze()
     return info
+
+
+def _warm_up(info: dict) -> None:
+    """Run the paths every worker takes (numpy and torch ops, autograd, the wire) once.
+
+    In the server, before any fork, their first use builds caches (ufunc loops,
+    torch's dispatcher and autograd tables) that every worker then inherits. In
+    a spare worker, waiting for its submission, the same run takes the
+    copy-on-write faults of the pages those paths touch, off the judge's clock.
+    Single-threaded, so the second fork trap does not apply: with one thread
+    no pool exists, and CPU autograd runs on the calling thread.
+    """
+    import numpy as np
+
+    from . import wire
+
+    a = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    values = [a, a.astype(np.float32), np.maximum(a, 0), np.exp(-np.abs(a)), a @ a.T, a.sum(axis=0),
+              np.tanh(a), np.where(a > 0, a, 0.0), np.log1p(np.abs(a)), a.max(axis=1, keepdims=True)]
+    if info.get("torch"):
+        import torch
+
+        t = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
+        out = (torch.sigmoid(t) @ t.T).tanh() + torch.relu(t).sum()
+        out.backward(torch.ones_like(out))
+        torch.autograd.grad((t * t).sum(), t)
+        values += [t.detach(), t.grad, torch.softmax(t.detach().float(), dim=1)]
+    tree, buffers = wire.encode(values)
+    reader = wire.FrameReader()
+    reader.feed(wire.pack({"op": "call", "value": tree}, buffers))
+    msg, got = reader.next_frame()
+    wire.decode(msg["value"], got)
 
 
 _TORCH_LAZY = (
@@ -80,6 +113,11 @@ class Server:
         self.sock = sock
         self.cgroups = sandbox.Cgroups()
         self.workers: dict[int, dict] = {}  # pid -> {"cgroups": ..., "status": ...}
+        # A worker forked and sandboxed ahead of the next request, waiting for its submission:
+        # {"key", "pid", "judge_end", "out_r"}. The next judge's wait shrinks to writing the
+        # files and importing them, and the fork's copy-on-write costs fall between requests.
+        self.spare: dict | None = None
+        self.spare_wanted: tuple | None = None  # (key, limits, hide) to prepare after a reply
 
     def run(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -99,6 +137,9 @@ class Server:
             socket.send_fds(self.sock, [wire.pack(reply)], fds)
             for fd in fds:
                 os.close(fd)
+            if self.spare_wanted is not None:
+                self._prepare_spare(*self.spare_wanted)
+        self._drop_spare()
         for pid in list(self.workers):
             self.kill(pid)
 
@@ -119,10 +160,28 @@ class Server:
 
     def spawn(self, msg: dict) -> tuple[dict, list[int]]:
         limits = Limits(**msg["limits"])
+        hide = list(msg.get("hide", []))
+        modules = list(msg["modules"])
         files = sandbox.read_submission(msg["submission"])
+        key = (tuple(sorted(limits.as_dict().items())), tuple(hide))
+        spare, self.spare = self.spare, None
+        if spare is not None and spare["key"] == key and self._reap(spare["pid"]) is None:
+            pid, judge_end, out_r = spare["pid"], spare["judge_end"], spare["out_r"]
+            names = sorted(files)
+            judge_end.sendall(wire.pack({"op": "activate", "modules": modules, "files": names},
+                                        [files[n] for n in names]))
+        else:
+            if spare is not None:
+                self.spare = spare
+                self._drop_spare()
+            pid, judge_end, out_r = self._fork(limits, hide, files, modules)
+        self.spare_wanted = (key, limits, hide)
+        return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
+
+    def _fork(self, limits: Limits, hide: list[str], files: dict | None, modules: list[str]):
+        """A new worker; with ``files`` None, a spare that waits for its submission."""
         name = f"w{os.getpid()}-{time.monotonic_ns()}"
-        plan = sandbox.Plan(limits=limits, hide=list(msg.get("hide", [])),
-                            cgroups=self.cgroups.create(name, limits))
+        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=self.cgroups.create(name, limits))
         judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         pid = os.fork()
@@ -131,17 +190,37 @@ class Server:
                 self.sock.close()
                 judge_end.close()
                 os.close(out_r)
+                if self.spare is not None:
+                    self.spare["judge_end"].close()
+                    os.close(self.spare["out_r"])
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 os.dup2(out_w, 1)
                 os.dup2(out_w, 2)
-                _child(worker_end, plan, files, list(msg["modules"]))
+                _child(worker_end, plan, files, modules)
             finally:
                 os._exit(70)
         worker_end.close()
         os.close(out_w)
         self.workers[pid] = {"cgroups": plan.cgroups}
-        return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
+        return pid, judge_end, out_r
+
+    def _prepare_spare(self, key: tuple, limits: Limits, hide: list[str]) -> None:
+        self.spare_wanted = None
+        if self.spare is not None:
+            return
+        try:
+            pid, judge_end, out_r = self._fork(limits, hide, None, [])
+        except OSError:
+            return  # no spare this time: the next request forks as before
+        self.spare = {"key": key, "pid": pid, "judge_end": judge_end, "out_r": out_r}
+
+    def _drop_spare(self) -> None:
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            spare["judge_end"].close()
+            os.close(spare["out_r"])
+            self.end(spare["pid"])
 
     def wait(self, pid: int, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
@@ -225,18 +304,27 @@ class Server:
             self._record(got, code)
 
 
-def _child(sock: socket.socket, plan: sandbox.Plan, files: dict, modules: list[str]) -> None:
+def _child(sock: socket.socket, plan: sandbox.Plan, files: dict | None, modules: list[str]) -> None:
+    """The worker's life: sandbox, (for a spare) wait for a submission, import it, serve."""
     from .worker import Worker
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    reader = wire.FrameReader()
     try:
-        workdir, record = sandbox.enter(plan, files)
+        workdir, record = sandbox.enter(plan)
+        if files is None:
+            _warm_up({"torch": "torch" in sys.modules})  # this process's own copies of hot pages
+            msg, buffers = wire.recv(sock, reader)
+            if msg.get("op") != "activate":
+                os._exit(72)
+            files, modules = dict(zip(msg["files"], buffers)), list(msg["modules"])
+        sandbox.place_files(workdir, files)
     except Exception as exc:  # noqa: BLE001
         wire.send(sock, {"op": "ready", "ok": False, "error": f"sandbox failed: {exc}"})
         os._exit(71)
     wire.send(sock, {"op": "ready", "ok": True, "isolation": record, "pid": os.getpid()})
-    Worker(sock, modules, workdir, plan.limits.cpu_seconds).serve()
+    Worker(sock, modules, workdir, plan.limits.cpu_seconds, reader).serve()
     os._exit(0)
 
 

@@ -31,8 +31,10 @@ except ImportError:  # Windows
 
 
 class Worker:
-    def __init__(self, sock, modules: list[str], workdir: str, cpu_call_seconds: float) -> None:
+    def __init__(self, sock, modules: list[str], workdir: str, cpu_call_seconds: float,
+                 reader: wire.FrameReader | None = None) -> None:
         self.sock = sock
+        self.reader = reader or wire.FrameReader()  # may already hold the start of the next frame
         self.module_names = list(modules)
         self.workdir = workdir
         self.cpu_call_seconds = cpu_call_seconds
@@ -46,7 +48,7 @@ class Worker:
     # -------------------------------------------------------------- serving
 
     def serve(self) -> None:
-        reader = wire.FrameReader()
+        reader = self.reader
         while True:
             try:
                 msg, buffers = wire.recv(self.sock, reader)

@@ -2,7 +2,8 @@
 
 Both runs use the same judge (one pytest run per submission, in this process,
 one after another), the same tests and the same seed; the only difference is
-where student code runs. In-process (no isolation at all) is the physical
+where student code runs. Each copy is graded isolated and then in-process,
+so that a change in the machine's speed during the run affects both. In-process (no isolation at all) is the physical
 limit. Target: isolated <= 1.2 x in-process + 15 ms per submission.
 
     .venv/bin/python benchmarks/bench_grading.py --copies 20
@@ -35,19 +36,26 @@ def make_copies(assignment, n: int, root: Path) -> list[Path]:
     return folders
 
 
-def grade_all(assignment, folders: list[Path], isolation: str, out: Path, seed: int) -> list[float]:
-    times = []
+def grade(assignment, folder: Path, isolation: str, out: Path, seed: int) -> float:
+    task = GradeTask(
+        assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir), submission=str(folder),
+        student=folder.name, results=str(out / f"{isolation}-{folder.name}.json"),
+        reference_dir=str(assignment.folder), seed=seed, isolation=isolation,
+    )
+    start = time.perf_counter()
+    doc = grade_one(task)
+    elapsed = time.perf_counter() - start
+    if doc.get("score") != doc.get("max_score"):
+        raise SystemExit(f"{isolation}: the reference did not get full marks ({doc.get('output')})")
+    return elapsed
+
+
+def grade_interleaved(assignment, folders: list[Path], out: Path, seed: int) -> dict[str, list[float]]:
+    """Each copy graded isolated, then in-process: a drift in the machine's speed hits both alike."""
+    times: dict[str, list[float]] = {"fork": [], "none": []}
     for folder in folders:
-        task = GradeTask(
-            assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir), submission=str(folder),
-            student=folder.name, results=str(out / f"{isolation}-{folder.name}.json"),
-            reference_dir=str(assignment.folder), seed=seed, isolation=isolation,
-        )
-        start = time.perf_counter()
-        doc = grade_one(task)
-        times.append(time.perf_counter() - start)
-        if doc.get("score") != doc.get("max_score"):
-            raise SystemExit(f"{isolation}: the reference did not get full marks ({doc.get('output')})")
+        for isolation in times:
+            times[isolation].append(grade(assignment, folder, isolation, out, seed))
     return times
 
 
@@ -64,14 +72,12 @@ def main() -> None:
         folders = make_copies(assignment, args.copies + 1, root / "subs")
         (root / "out").mkdir()
         warm("fork")
-        results = {}
-        for isolation in ("fork", "none"):
-            grade_all(assignment, folders[:1], isolation, root / "out", args.seed)  # warm-up, not timed
-            results[isolation] = grade_all(assignment, folders[1:], isolation, root / "out", args.seed)
+        grade_interleaved(assignment, folders[:1], root / "out", args.seed)  # warm-up, not timed
+        results = grade_interleaved(assignment, folders[1:], root / "out", args.seed)
 
     iso, inproc = statistics.mean(results["fork"]), statistics.mean(results["none"])
     budget = 1.2 * inproc + 0.015
-    print(f"assignment {args.assignment}, {args.copies} copies of the reference, one judge, sequential")
+    print(f"assignment {args.assignment}, {args.copies} copies of the reference, one judge, sequential, interleaved")
     print(f"isolated (fork server + sandbox): {iso * 1000:8.1f} ms per submission "
           f"(median {statistics.median(results['fork']) * 1000:.1f})")
     print(f"in-process (no isolation):        {inproc * 1000:8.1f} ms per submission "
