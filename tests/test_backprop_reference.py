@@ -3,28 +3,16 @@
 torch.autograd (float64) is the oracle for every layer; central finite
 differences for eval_numerical_gradient. Plain pytest: no engine involved.
 """
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "backprop"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_backprop_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bp = _load("backprop")
-bpt = _load("backprop_torch")
+bp, bpt = load_reference("backprop", "backprop", "backprop_torch")
 
 
 @pytest.fixture

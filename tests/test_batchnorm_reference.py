@@ -4,28 +4,16 @@ torch.nn.functional.batch_norm and layer_norm, with their torch.autograd
 gradients in float64, are the oracles for the numpy layers;
 torch.nn.BatchNorm1d for the nn.Module. Plain pytest: no engine involved.
 """
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "batchnorm"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_batchnorm_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bn = _load("batchnorm")
-bnt = _load("batchnorm_torch")
+bn, bnt = load_reference("batchnorm", "batchnorm", "batchnorm_torch")
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
 

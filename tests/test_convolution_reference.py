@@ -4,28 +4,16 @@ torch.nn.functional.conv2d, max_pool2d, avg_pool2d, unfold/fold and their
 torch.autograd gradients, in float64, are the oracles, over randomized shapes,
 strides and paddings. Plain pytest: no engine involved.
 """
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "convolution"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_convolution_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cv = _load("convolution")
-cvt = _load("convolution_torch")
+cv, cvt = load_reference("convolution", "convolution", "convolution_torch")
 
 TOL = dict(rtol=1e-10, atol=1e-12)
 CASES = range(12)  # randomized cases per test, each from its own seed

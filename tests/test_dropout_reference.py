@@ -10,31 +10,19 @@ The statistical checks state their false-failure probability, as the
 assignment's tests do: Hoeffding's bound 2 exp(-2 n t^2) for the mean of n
 independent indicators, below 1e-8 for every check here.
 """
-import importlib.util
 import itertools
 import math
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "dropout"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_dropout_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-dp = _load("dropout")
-dpt = _load("dropout_torch")
+dp, dpt = load_reference("dropout", "dropout", "dropout_torch")
 
 N_STAT, T_STAT = 200_000, 0.01  # Hoeffding: 2 exp(-2 * 200000 * 0.01^2) = 8.5e-18
 

@@ -30,30 +30,17 @@ Where the conventions differ (each is reconciled in the test that meets it):
   stays at min_lr (checked separately).
 """
 import copy
-import importlib.util
 import math
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "optimizers"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_optimizers_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-opt = _load("optimizers")
-optt = _load("optimizers_torch")
+opt, optt = load_reference("optimizers", "optimizers", "optimizers_torch")
 
 STEPS = 200
 RTOL, ATOL = 1e-6, 1e-12

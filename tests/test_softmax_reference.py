@@ -5,30 +5,18 @@ for the forward passes, torch.autograd.functional.jacobian for the Jacobian,
 torch.autograd for every gradient, and torch.nn.functional.cross_entropy /
 binary_cross_entropy_with_logits for the losses. Plain pytest: no engine involved.
 """
-import importlib.util
-import sys
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "softmax"
+from reference_modules import load_reference
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_softmax_reference_{name}", SOLUTION / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sm = _load("softmax")
-smt = _load("softmax_torch")
+sm, smt = load_reference("softmax", "softmax", "softmax_torch")
 
 TIGHT = dict(rtol=1e-12, atol=1e-15)
 
