@@ -101,6 +101,7 @@ def _warm_up(info: dict) -> None:
 
 
 _TORCH_LAZY = (
+    "torch._dynamo",  # imported by every torch.optim.Optimizer constructor: seconds, once per worker
     "torch.fx.experimental.symbolic_shapes",
     "torch.autograd.gradcheck",
     "torch.nn.functional",

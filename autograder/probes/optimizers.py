@@ -22,15 +22,6 @@ import copy
 
 import numpy as np
 
-try:
-    # Every torch.optim.Optimizer constructor imports torch._dynamo on first use,
-    # which takes seconds. The fork server imports this module before it forks
-    # workers, so importing it here spares each worker that cost (no threads are
-    # started, and no torch op runs).
-    import torch._dynamo  # noqa: F401
-except Exception:  # noqa: BLE001 - absent in some torch builds; then each worker pays once
-    pass
-
 
 # ------------------------------------------------------------ test functions
 
