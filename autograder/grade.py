@@ -134,18 +134,40 @@ def error_document(student: str, assignment: str, message: str, outcome: str = "
     }
 
 
-def warm(isolation: str | None) -> None:
-    """Pool initializer: import what every judge needs and start the fork server now."""
+def warm(isolation: str | None, cpu_slot: int | None = None) -> set[int] | None:
+    """Import what every judge needs and start the fork server now; then, given a slot,
+    keep this judge on one CPU (``pin_judge``). Returns the CPUs it had before, if pinned."""
     import torch  # noqa: F401 - the reference and torch tests need it in the judge
 
     from . import judge  # noqa: F401
     from .isolate import ForkLauncher, default_isolation
 
+    before = None
     if (isolation or default_isolation()) == "fork":
-        ForkLauncher.shared().warm()
+        ForkLauncher.shared().warm()  # before pinning: the server and spares keep every CPU
+        if cpu_slot is not None:
+            before = pin_judge(cpu_slot)
     # pytest collects garbage at the end of every run: leave the libraries' objects out of it.
     gc.collect()
     gc.freeze()
+    return before
+
+
+def pin_judge(slot: int) -> set[int] | None:
+    """Keep this judge process, and so its workers, on one of the CPUs it may use.
+
+    A call into student code is synchronous: the judge waits while the worker
+    runs and the worker waits while the judge checks. On one CPU the hand-off
+    is a plain switch, with no cross-CPU wake-up and with the message still in
+    the cache; the fork server and its spare worker keep every CPU. Judges of a
+    pool take slots 0, 1, ... so that they spread over the CPUs.
+    """
+    try:
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {sorted(allowed)[slot % len(allowed)]})
+        return allowed
+    except (AttributeError, OSError):  # no affinity on macOS and Windows
+        return None
 
 
 class _DaskExecutor(Executor):
@@ -167,7 +189,7 @@ class _DaskExecutor(Executor):
         self.client.close()
 
 
-def _pool_process_start(isolation: str | None) -> None:
+def _pool_process_start(isolation: str | None, slots=None) -> None:
     """Pool initializer: warm up, and end this process if the grading process is gone.
 
     A pool process killed with its parent (Ctrl-C twice, a killed terminal, an
@@ -182,17 +204,22 @@ def _pool_process_start(isolation: str | None) -> None:
         os._exit(1)  # the fork server sees its socket close and exits too
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    warm(isolation)
+    slot = None
+    if slots is not None:
+        with slots.get_lock():
+            slot, slots.value = slots.value, slots.value + 1
+    warm(isolation, slot)
 
 
 def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:
     if dask:
         return _DaskExecutor(dask)
+    context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=context,
         initializer=_pool_process_start,
-        initargs=(isolation,),
+        initargs=(isolation, context.Value("i", 0)),
     )
 
 
@@ -238,10 +265,14 @@ def grade_batch(
         ))
     jobs = jobs or min(os.cpu_count() or 1, max(len(tasks), 1))
     if tasks and jobs == 1 and not dask:
-        warm(isolation)
-        for task in tasks:
-            docs[task.student] = grade_one(task)
-            on_result(docs[task.student])
+        before = warm(isolation, cpu_slot=0)
+        try:
+            for task in tasks:
+                docs[task.student] = grade_one(task)
+                on_result(docs[task.student])
+        finally:
+            if before:
+                os.sched_setaffinity(0, before)  # the caller's process is its own again
     elif tasks:
         _run_pool(tasks, jobs, isolation, dask, docs, on_result)
     ordered = [docs[s.student] for s in submissions]

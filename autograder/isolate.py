@@ -127,6 +127,14 @@ class WorkerConn:
 # ------------------------------------------------------------------ launchers
 
 
+def _cpus() -> list[int] | None:
+    """The CPUs this judge may run on; its worker gets the same (see grade.pin_judge)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not on macOS or Windows
+        return None
+
+
 def worker_env() -> dict[str, str]:
     """The environment a worker starts from: none of the grader's variables (tokens, paths) leak."""
     keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")  # SYSTEMROOT: Windows needs it
@@ -187,7 +195,7 @@ class ForkLauncher:
     def spawn(self, submission: Path, modules: list[str], limits: Limits, hide: list[str]) -> WorkerConn:
         reply, fds = self._request(
             {"op": "spawn", "submission": str(submission), "modules": modules,
-             "limits": limits.as_dict(), "hide": hide}
+             "limits": limits.as_dict(), "hide": hide, "cpus": _cpus()}
         )
         if not reply.get("ok"):
             for fd in fds:

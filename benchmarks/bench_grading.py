@@ -11,6 +11,7 @@ limit. Target: isolated <= 1.2 x in-process + 15 ms per submission.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -50,11 +51,18 @@ def grade(assignment, folder: Path, isolation: str, out: Path, seed: int) -> flo
     return elapsed
 
 
-def grade_interleaved(assignment, folders: list[Path], out: Path, seed: int) -> dict[str, list[float]]:
-    """Each copy graded isolated, then in-process: a drift in the machine's speed hits both alike."""
+def grade_interleaved(assignment, folders: list[Path], out: Path, seed: int,
+                      cpus: dict[str, set[int] | None]) -> dict[str, list[float]]:
+    """Each copy graded isolated, then in-process: a drift in the machine's speed hits both alike.
+
+    Each mode runs on the CPUs `autograder grade -j 1` gives it: an isolated judge is
+    kept on one CPU with its worker (grade.pin_judge), an in-process judge keeps them all.
+    """
     times: dict[str, list[float]] = {"fork": [], "none": []}
     for folder in folders:
         for isolation in times:
+            if cpus[isolation]:
+                os.sched_setaffinity(0, cpus[isolation])
             times[isolation].append(grade(assignment, folder, isolation, out, seed))
     return times
 
@@ -71,9 +79,10 @@ def main() -> None:
         root = Path(tmp)
         folders = make_copies(assignment, args.copies + 1, root / "subs")
         (root / "out").mkdir()
-        warm("fork")
-        grade_interleaved(assignment, folders[:1], root / "out", args.seed)  # warm-up, not timed
-        results = grade_interleaved(assignment, folders[1:], root / "out", args.seed)
+        every = warm("fork", cpu_slot=0)  # as `autograder grade -j 1` does
+        cpus = {"fork": os.sched_getaffinity(0) if every else None, "none": every}
+        grade_interleaved(assignment, folders[:1], root / "out", args.seed, cpus)  # warm-up, not timed
+        results = grade_interleaved(assignment, folders[1:], root / "out", args.seed, cpus)
 
     iso, inproc = statistics.mean(results["fork"]), statistics.mean(results["none"])
     budget = 1.2 * inproc + 0.015

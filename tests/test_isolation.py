@@ -123,6 +123,9 @@ def torch_cubed(t, w):
 
 def ragged(x):
     return x[: int(abs(x[0]) * 10) % 3 + 1]
+
+def cpus():
+    return sorted(os.sched_getaffinity(0))
 '''
 
 
@@ -342,6 +345,25 @@ def test_output_of_the_last_call_is_kept_when_the_submission_ends(student):
         assert p.last() == 1
         p._session.close()
         assert bytes(p._session.printed) == b"the very last words\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs CPU affinity and two CPUs")
+def test_a_pinned_judge_gets_its_worker_on_its_cpu(submission_dir):
+    from autograder.grade import pin_judge
+
+    ForkLauncher.shared().warm()  # the server (and its spares) keep every CPU
+    before = pin_judge(1)
+    try:
+        mine = sorted(os.sched_getaffinity(0))
+        p = make(submission_dir)
+        try:
+            assert p.cpus() == mine and len(mine) == 1
+        finally:
+            p._session.close()
+    finally:
+        os.sched_setaffinity(0, before)
+    assert os.sched_getaffinity(0) == before
 
 
 def _probe_calls(proxy) -> list[str]:
