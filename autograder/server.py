@@ -69,7 +69,7 @@ def preload() -> dict:
 
 
 def _warm_up(info: dict) -> None:
-    """Run the paths every worker takes (numpy and torch ops, autograd, the wire) once.
+    """Run the paths every worker takes (numpy and torch ops, autograd, the probes, the wire) once.
 
     In the server, before any fork, their first use builds caches (ufunc loops,
     torch's dispatcher and autograd tables) that every worker then inherits. In
@@ -80,11 +80,13 @@ def _warm_up(info: dict) -> None:
     """
     import numpy as np
 
-    from . import wire
+    from . import probes, wire
 
     a = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     values = [a, a.astype(np.float32), np.maximum(a, 0), np.exp(-np.abs(a)), a @ a.T, a.sum(axis=0),
-              np.tanh(a), np.where(a > 0, a, 0.0), np.log1p(np.abs(a)), a.max(axis=1, keepdims=True)]
+              np.tanh(a), np.where(a > 0, a, 0.0), np.log1p(np.abs(a)), a.max(axis=1, keepdims=True),
+              probes.evaluate_sparse(np.tanh, (a,), [0], np.array([1, 2]), np.array([0, 5, 7]),
+                                     np.array([0.5, -0.5, 0.25]))]
     if info.get("torch"):
         import torch
 
@@ -92,7 +94,9 @@ def _warm_up(info: dict) -> None:
         out = (torch.sigmoid(t) @ t.T).tanh() + torch.relu(t).sum()
         out.backward(torch.ones_like(out))
         torch.autograd.grad((t * t).sum(), t)
-        values += [t.detach(), t.grad, torch.softmax(t.detach().float(), dim=1)]
+        values += [t.detach(), t.grad, torch.softmax(t.detach().float(), dim=1),
+                   probes.vjp(torch.sigmoid, (t.detach(),), torch.ones(3, 4, dtype=torch.float64)),
+                   probes.jacobian(torch.tanh, (t.detach()[0],))]
     tree, buffers = wire.encode(values)
     reader = wire.FrameReader()
     reader.feed(wire.pack({"op": "call", "value": tree}, buffers))
