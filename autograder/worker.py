@@ -32,9 +32,8 @@ except ImportError:  # Windows
 
 class Worker:
     def __init__(self, sock, modules: list[str], workdir: str, cpu_call_seconds: float,
-                 reader: wire.FrameReader | None = None, cpus: list[int] | None = None) -> None:
+                 reader: wire.FrameReader | None = None) -> None:
         self.sock = sock
-        self.cpus = cpus
         self.reader = reader or wire.FrameReader()  # may already hold the start of the next frame
         self.module_names = list(modules)
         self.workdir = workdir
@@ -77,7 +76,6 @@ class Worker:
         statuses = {}
         for name in self.module_names:
             statuses[name] = self._import(name)
-        _share_cpus(self.cpus)
         return {"ok": True, "modules": statuses}, []
 
     def _import(self, name: str) -> dict:
@@ -219,19 +217,6 @@ def _importable(name: str) -> bool:
         return True
     head, _, leaf = name.rpartition(".")
     return head == "autograder.probes" and leaf.isidentifier() and name in sys.modules
-
-
-def _share_cpus(cpus: list[int] | None) -> None:
-    """From now on run on the judge's CPUs (set after the import, which may run anywhere).
-
-    Calls are synchronous, so judge and worker never run at the same time, and a
-    hand-off on one CPU spares a cross-CPU wake-up and keeps caches warm.
-    """
-    if cpus:
-        try:
-            os.sched_setaffinity(0, cpus)
-        except (AttributeError, OSError, ValueError):
-            pass
 
 
 class _Failure(Exception):
