@@ -152,8 +152,8 @@ def _apply(opt, leaves, grads, k):
     opt.step()
 
 
-def optimizer_trajectory(opt_class, params, grads, groups=None, kwargs=None):
-    """Drive ``opt_class`` with given gradients.
+def optimizer_trajectory(opt_class, params, grads, groups=None, kwargs=None, split=None):
+    """Drive ``opt_class`` with given gradients (resumed from a checkpoint after ``split`` steps, if given).
 
     Inputs:
     - opt_class: a torch.optim.Optimizer subclass (the student's, the reference's, torch's)
@@ -171,6 +171,11 @@ def optimizer_trajectory(opt_class, params, grads, groups=None, kwargs=None):
     steps = max(g.shape[0] for g in grads if g is not None)
     snapshots = [_snapshot(leaves)]
     for k in range(steps):
+        if k == split:
+            saved = copy.deepcopy(opt.state_dict())
+            leaves = _leaves(leaves)
+            opt = opt_class(_groups(leaves, groups), **(kwargs or {}))
+            opt.load_state_dict(saved)
         _apply(opt, leaves, grads, k)
         snapshots.append(_snapshot(leaves))
     return _stack(snapshots)
@@ -211,19 +216,7 @@ def checkpoint_trajectory(opt_class, params, grads, split, groups=None, kwargs=N
 
     Returns a tuple with, per parameter, a tensor of shape (steps + 1, *p.shape).
     """
-    leaves = _leaves(params)
-    opt = opt_class(_groups(leaves, groups), **(kwargs or {}))
-    steps = max(g.shape[0] for g in grads if g is not None)
-    snapshots = [_snapshot(leaves)]
-    for k in range(steps):
-        if k == split:
-            saved = copy.deepcopy(opt.state_dict())
-            leaves = _leaves(leaves)
-            opt = opt_class(_groups(leaves, groups), **(kwargs or {}))
-            opt.load_state_dict(saved)
-        _apply(opt, leaves, grads, k)
-        snapshots.append(_snapshot(leaves))
-    return _stack(snapshots)
+    return optimizer_trajectory(opt_class, params, grads, groups, kwargs, split=split)
 
 
 def zero_grad_leaves_no_gradient(opt_class, params, kwargs=None):
