@@ -27,7 +27,10 @@ def _to_numpy(value: Any, what: str) -> tuple[np.ndarray, str]:
         import torch
 
         if isinstance(value, torch.Tensor):
-            return value.detach().cpu().numpy(), f"tensor {str(value.dtype).removeprefix('torch.')} on {value.device}"
+            plain = value.detach().cpu()
+            if plain.dtype == torch.bfloat16:
+                plain = plain.float()  # numpy has no bfloat16; float32 holds every value exactly
+            return plain.numpy(), f"tensor {str(value.dtype).removeprefix('torch.')} on {value.device}"
     except ImportError:
         pass
     if isinstance(value, np.ndarray):

@@ -144,9 +144,11 @@ def _enc_tensor(v: Any, buffers: list[bytes]) -> dict | None:
     torch = _torch_if_loaded()
     if torch is None or type(v) not in (torch.Tensor, torch.nn.Parameter):
         return None
-    if v.layout != torch.strided or v.is_complex() or v.dtype == torch.bfloat16:
+    if v.layout != torch.strided or v.is_complex():
         return None
     cpu = v.detach().to("cpu").contiguous()
+    if v.dtype == torch.bfloat16:  # numpy has no bfloat16: its 16 bits travel as int16
+        cpu = cpu.view(torch.int16)
     node = _enc_array(cpu.numpy(), buffers)
     node.update(
         t="tensor",
@@ -278,7 +280,12 @@ def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:
     if device_map is not None:
         device = device_map(device)
     try:
-        t = torch.from_numpy(arr).to(dtype=dtype, device=device)
+        t = torch.from_numpy(arr)
+        if dtype == torch.bfloat16:
+            if arr.dtype != np.int16:
+                raise WireError("a bfloat16 tensor must travel as int16 bits")
+            t = t.view(torch.bfloat16)
+        t = t.to(dtype=dtype, device=device)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise WireError(f"cannot rebuild a tensor on {device!r} as {dtype}: {exc}") from None
     if node.get("parameter") is True:

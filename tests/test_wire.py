@@ -261,8 +261,8 @@ def test_a_student_sum_is_still_a_scalar():
 # --------------------------------------------------------------------- torch
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64, torch.int8, torch.int32,
-                                   torch.int64, torch.uint8, torch.bool])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8,
+                                   torch.int32, torch.int64, torch.uint8, torch.bool])
 def test_tensor_keeps_dtype_and_values(dtype):
     t = (torch.arange(12) % 5).reshape(3, 4).to(dtype)
     out = roundtrip(t)
@@ -330,11 +330,25 @@ def test_tensor_device_map_is_applied():
     assert seen == ["cuda:3"] and out.device.type == "cpu"
 
 
+def test_bfloat16_bits_travel_exactly():
+    t = torch.tensor([1.0, -2.5, 3.140625, 1e30, float("inf")], dtype=torch.bfloat16)
+    out = roundtrip(t)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out.view(torch.int16), t.view(torch.int16))
+
+
+def test_a_bfloat16_tensor_that_is_not_int16_bits_is_refused():
+    tree, bufs = wire.encode(torch.ones(2, dtype=torch.bfloat16))
+    forged = wire.encode(torch.ones(1, dtype=torch.float32))
+    tree.update({k: forged[0][k] for k in ("dtype", "shape")})
+    with pytest.raises(wire.WireError, match="int16"):
+        wire.decode(tree, forged[1])
+
+
 @pytest.mark.parametrize("make", [
-    lambda: torch.ones(2, dtype=torch.bfloat16),
     lambda: torch.ones(2, dtype=torch.complex64),
     lambda: torch.ones(2, 2).to_sparse(),
-], ids=["bfloat16", "complex", "sparse"])
+], ids=["complex", "sparse"])
 def test_tensors_the_format_cannot_express_go_to_keep(make):
     t = make()
     kept = []
