@@ -538,6 +538,9 @@ class InProcessSession:
             for name in modules:
                 sys.modules.pop(name, None)
 
+    def prestart(self) -> None:
+        pass  # the modules were imported in __init__
+
     def close(self) -> None:
         pass
 

@@ -117,13 +117,9 @@ class JudgeState:
         self._reference_worker: SubmissionProxy | None = None
         self.isolation_mode = isolation
         self._catalogue: list[Mistake] | None = None
-        limits = assignment.limits
-        if isolation == "none":
-            self.session = InProcessSession(submission, list(assignment.modules), limits)
-        else:
-            self.session = Session(submission, list(assignment.modules), limits, hide, isolation)
-            self.session.prestart()
-        self.proxy = SubmissionProxy(self.session, list(assignment.modules), limits)
+        self.proxy = _proxy_for(submission, assignment, isolation, hide)
+        self.session = self.proxy._session
+        self.session.prestart()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "JudgeState":
@@ -145,10 +141,14 @@ class JudgeState:
         return cls(assignment, submission, opt("student") or submission.name, reference_dir, results, seed,
                    opt("isolation") or default_isolation(), bool(opt("public_only")), hide)
 
-    @property
-    def reference(self) -> ReferenceNamespace:
+    def _need_reference(self) -> Path:
         if self.reference_dir is None:
             raise pytest.UsageError("the reference solution is only available when grading (public tests cannot use it)")
+        return self.reference_dir
+
+    @property
+    def reference(self) -> ReferenceNamespace:
+        self._need_reference()
         if self._reference is None:
             self._reference = ReferenceNamespace.load(self.reference_dir, list(self.assignment.modules))
         return self._reference
@@ -156,16 +156,10 @@ class JudgeState:
     @property
     def reference_worker(self) -> SubmissionProxy:
         """The reference modules in a worker of their own, started like the student's."""
-        if self.reference_dir is None:
-            raise pytest.UsageError("the reference solution is only available when grading (public tests cannot use it)")
+        folder = self._need_reference()
         if self._reference_worker is None:
-            modules, limits = list(self.assignment.modules), self.assignment.limits
-            if self.isolation_mode == "none":
-                session = InProcessSession(self.reference_dir, modules, limits)
-            else:
-                # Trusted code: nothing to hide from it, and the sandbox it runs in is the student's.
-                session = Session(self.reference_dir, modules, limits, [], self.isolation_mode)
-            self._reference_worker = SubmissionProxy(session, modules, limits)
+            # Trusted code: nothing to hide from it, and the sandbox it runs in is the student's.
+            self._reference_worker = _proxy_for(folder, self.assignment, self.isolation_mode, [])
         return self._reference_worker
 
     def close(self) -> None:
@@ -207,6 +201,16 @@ class JudgeState:
             "student_output": bytes(self.session.printed).decode("utf-8", "replace"),
             "engine": _engine_info(),
         }
+
+
+def _proxy_for(folder: Path, assignment: Assignment, isolation: str, hide: list[str]) -> SubmissionProxy:
+    """A proxy to the modules in ``folder``: in a sandboxed worker, or imported here with isolation "none"."""
+    modules, limits = list(assignment.modules), assignment.limits
+    if isolation == "none":
+        session = InProcessSession(folder, modules, limits)
+    else:
+        session = Session(folder, modules, limits, hide, isolation)
+    return SubmissionProxy(session, modules, limits)
 
 
 def _hidden_paths(assignment: Assignment, submission: Path, reference_dir: Path | None,
