@@ -122,7 +122,7 @@ class Server:
         # {"key", "pid", "judge_end", "out_r"}. The next judge's wait shrinks to writing the
         # files and importing them, and the fork's copy-on-write costs fall between requests.
         self.spare: dict | None = None
-        self.spare_wanted: tuple | None = None  # (key, limits, hide) to prepare after a reply
+        self.spare_wanted: tuple | None = None  # (limits, hide) of a spare to prepare after a reply
 
     def run(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -168,20 +168,18 @@ class Server:
         hide = list(msg.get("hide", []))
         modules = list(msg["modules"])
         files = sandbox.read_submission(msg["submission"])
-        key = (tuple(sorted(limits.as_dict().items())), tuple(hide))
-        spare, self.spare = self.spare, None
         cpus = msg.get("cpus")
-        if spare is not None and spare["key"] == key and self._reap(spare["pid"]) is None:
+        spare = self.spare
+        if spare is not None and spare["key"] == _spare_key(limits, hide) and self._reap(spare["pid"]) is None:
+            self.spare = None
             pid, judge_end, out_r = spare["pid"], spare["judge_end"], spare["out_r"]
             names = sorted(files)
             judge_end.sendall(wire.pack({"op": "activate", "modules": modules, "files": names, "cpus": cpus},
                                         [files[n] for n in names]))
         else:
-            if spare is not None:
-                self.spare = spare
-                self._drop_spare()
+            self._drop_spare()  # other limits, or it died
             pid, judge_end, out_r = self._fork(limits, hide, files, modules, cpus)
-        self.spare_wanted = (key, limits, hide)
+        self.spare_wanted = (limits, hide)
         return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
 
     def _fork(self, limits: Limits, hide: list[str], files: dict | None, modules: list[str],
@@ -196,10 +194,7 @@ class Server:
             try:
                 self.sock.close()
                 judge_end.close()
-                os.close(out_r)
-                if self.spare is not None:
-                    self.spare["judge_end"].close()
-                    os.close(self.spare["out_r"])
+                os.close(out_r)  # no spare exists while forking: its ends need no closing here
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 os.dup2(out_w, 1)
@@ -212,7 +207,7 @@ class Server:
         self.workers[pid] = {"cgroups": plan.cgroups}
         return pid, judge_end, out_r
 
-    def _prepare_spare(self, key: tuple, limits: Limits, hide: list[str]) -> None:
+    def _prepare_spare(self, limits: Limits, hide: list[str]) -> None:
         self.spare_wanted = None
         if self.spare is not None:
             return
@@ -220,7 +215,7 @@ class Server:
             pid, judge_end, out_r = self._fork(limits, hide, None, [])
         except OSError:
             return  # no spare this time: the next request forks as before
-        self.spare = {"key": key, "pid": pid, "judge_end": judge_end, "out_r": out_r}
+        self.spare = {"key": _spare_key(limits, hide), "pid": pid, "judge_end": judge_end, "out_r": out_r}
 
     def _drop_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -309,6 +304,11 @@ class Server:
             if got == 0:
                 break
             self._record(got, code)
+
+
+def _spare_key(limits: Limits, hide: list[str]) -> tuple:
+    """What a spare must match to serve a request: the limits it was sandboxed with."""
+    return tuple(sorted(limits.as_dict().items())), tuple(hide)
 
 
 def _child(sock: socket.socket, plan: sandbox.Plan, files: dict | None, modules: list[str],
