@@ -73,7 +73,7 @@ def evaluate_sparse(fn, template, path, counts, indices, values, pick=None):
         holder = args
         for key in path[:-1]:
             holder = holder[key]
-        part = _copy_part(holder[path[-1]])
+        part = _own_tensor(holder[path[-1]])
         _set_flat(part, indices[start : start + n], values[start : start + n])
         start += n
         holder[path[-1]] = part
@@ -82,10 +82,11 @@ def evaluate_sparse(fn, template, path, counts, indices, values, pick=None):
     return _stacked(results)
 
 
-def _copy_part(part):
+def _own_tensor(part):
+    """The part, safe to change: _fresh already copied an array, but it shares tensors."""
     if isinstance(part, np.ndarray):
-        return part.copy()
-    return part.detach().clone()  # a torch tensor
+        return part
+    return part.detach().clone()
 
 
 def _set_flat(part, indices, values) -> None:
