@@ -2,7 +2,8 @@
 
 What test authors import::
 
-    from autograder import points, assert_close, assert_shape, batched, call_pure, numeric_gradient, gradcheck
+    from autograder import points, assert_close, assert_shape, batched, call_pure, forward_backward,
+        numeric_gradient, numeric_gradients, gradcheck
 
 The names load on first use (PEP 562), so the fork server and its workers,
 which import ``autograder.worker``, never load pytest or the judge's helpers.
@@ -11,7 +12,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "assert_close": "asserts", "assert_shape": "asserts", "batched": "asserts", "call_pure": "asserts",
-    "gradcheck": "asserts", "numeric_gradient": "asserts", "rel_error": "asserts", "mistake": "mistakes",
+    "forward_backward": "asserts",
+    "gradcheck": "asserts", "numeric_gradient": "asserts", "numeric_gradients": "asserts",
+    "rel_error": "asserts", "mistake": "mistakes",
 }
 
 __all__ = ["points", *_EXPORTS]

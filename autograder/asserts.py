@@ -149,8 +149,10 @@ class batched:
     inputs are built here, in the judge; the worker only evaluates them.
     """
 
-    def __init__(self, fn: Remote, make_args: Callable[[Any], tuple], out: int | None = None) -> None:
+    def __init__(self, fn: Remote, make_args: Callable[[Any], tuple], out: int | None = None,
+                 base: tuple | None = None) -> None:
         self.fn, self.make_args, self.out = fn, make_args, out
+        self.base = base  # the unperturbed arguments, when each point changes a different one
 
     def __call__(self, v: Any) -> Any:
         return self.many([v])[0]
@@ -161,7 +163,7 @@ class batched:
         # Send the first point's arguments once, and for each point only what differs from
         # them: a few changed elements of one array (a numerical gradient's steps), or else
         # the parts that differ. The message shrinks by the fixed arguments and the copies.
-        template = points[0]
+        template = tuple(self.base) if self.base is not None else points[0]
         sparse = _sparse_changes(template, points)
         if sparse is not None:
             results = probes.evaluate_sparse(self.fn, template, *sparse, self.out)
@@ -175,32 +177,53 @@ class batched:
         return results
 
 
+def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) -> tuple[tuple, Any]:
+    """``out, cache = forward(*args); grads = backward(dout, cache)``, in one round trip.
+
+    Returns ``(out, cache), grads``; the cache is the student's own, whatever its
+    format::
+
+        (out, _), dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
+    """
+    probes = forward._proxy.library("autograder.probes")
+    result, grads = probes.forward_backward(forward, backward, tuple(args), dout)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise BadReturn(f"{forward.dotted} must return a pair (out, cache), got "
+                        f"{'None' if result is None else type(result).__name__}"
+                        f"{' of ' + str(len(result)) + ' values' if isinstance(result, tuple) else ''}")
+    return result, grads
+
+
 _SPARSE_MAX = 4  # changed elements per point beyond which whole arrays are sent
 
 
 def _sparse_changes(template: tuple, points: list) -> tuple | None:
-    """(path, counts, indices, values) when every point differs from the template only in a
-    few elements of the same array or tensor; None otherwise."""
-    path, part, base = None, None, None
-    counts, indices, values = [], [], []
+    """(paths, parts, counts, indices, values) when every point differs from the template
+    only in a few elements of one array or tensor (``paths[parts[k]]`` for point k);
+    None otherwise."""
+    paths: list[list] = []
+    bases: list[tuple[Any, np.ndarray]] = []  # (part, its values) per path
+    parts, counts, indices, values = [], [], [], []
     for point in points:
         diffs = _differences(template, point)
         if not diffs:
+            parts.append(0)
             counts.append(0)
             continue
         if len(diffs) != 1 or not diffs[0][0]:
             return None
         where, value = diffs[0]
-        if path is None:
-            path = where
+        if where not in paths:
             part = template
-            for key in path:
+            for key in where:
                 part = part[key]
             base = _numpy_of(part)
             if base is None:
                 return None
-        elif where != path:
-            return None
+            paths.append(where)
+            bases.append((part, base))
+        k = paths.index(where)
+        part, base = bases[k]
         if type(value) is not type(part) or getattr(value, "device", None) != getattr(part, "device", None):
             return None
         new = _numpy_of(value)
@@ -213,12 +236,17 @@ def _sparse_changes(template: tuple, points: list) -> tuple | None:
         changed = np.flatnonzero(differs)
         if len(changed) > _SPARSE_MAX:
             return None
+        parts.append(k)
         counts.append(len(changed))
         indices.append(changed)
         values.append(new[changed])
-    if path is None:
+    if not paths:
         return None
-    return path, np.asarray(counts, dtype=np.int64), np.concatenate(indices), np.concatenate(values)
+    # One array of values needs one dtype: points that change parts of different dtypes go whole.
+    if len({v.dtype for v in values}) > 1:
+        return None
+    return (paths, np.asarray(parts, dtype=np.int64), np.asarray(counts, dtype=np.int64),
+            np.concatenate(indices), np.concatenate(values))
 
 
 def _numpy_of(value: Any) -> np.ndarray | None:
@@ -260,20 +288,73 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = No
     ``f`` is any function of one array; a ``batched`` one is evaluated in a single round trip.
     """
     x = np.array(x, dtype=np.float64)
+    points = _centered_points(x, h)
+    values = f.many(points) if isinstance(f, batched) else [f(p) for p in points]
+    return _centered_gradient(x.shape, values, df, h)
+
+
+def numeric_gradients(fn: Remote, args: tuple, df: Any = None, h: float = 1e-5, out: int | None = None,
+                      wrt: list | None = None) -> list[np.ndarray]:
+    """Centered-difference gradients of sum(fn(*args)[out] * df), one per argument in ``wrt``.
+
+    ``wrt`` lists where the arrays are: an argument's index, or a path of
+    indices and keys into it (``(1, "W1")`` for ``params["W1"]`` of the second
+    argument); by default, every floating-point array argument. All the
+    perturbed calls travel in one round trip::
+
+        dx, dw, db = numeric_gradients(submission.affine_forward, (x, w, b), dout, out=0)
+    """
+    args = tuple(args)
+    if wrt is None:
+        wrt = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    paths = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in wrt]
+    bases = [np.array(_at(args, path), dtype=np.float64) for path in paths]
+    points = [(k, p) for k, base in enumerate(bases) for p in _centered_points(base, h)]
+    values = batched(fn, lambda point: _replaced(args, paths[point[0]], point[1]), out=out, base=args).many(points)
+    grads, start = [], 0
+    for base in bases:
+        grads.append(_centered_gradient(base.shape, values[start : start + 2 * base.size], df, h))
+        start += 2 * base.size
+    return grads
+
+
+def _centered_points(x: np.ndarray, h: float) -> list[np.ndarray]:
+    """x + h and x - h along each element in turn (x must be a float64 array)."""
     points = []
     for i in np.ndindex(x.shape):
         for step in (h, -h):
             shifted = x.copy()
             shifted[i] += step
             points.append(shifted)
-    values = f.many(points) if isinstance(f, batched) else [f(p) for p in points]
+    return points
+
+
+def _centered_gradient(shape: tuple, values: list, df: Any, h: float) -> np.ndarray:
     weight = 1.0 if df is None else np.asarray(df, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for k, i in enumerate(np.ndindex(x.shape)):
+    grad = np.zeros(shape)
+    for k, i in enumerate(np.ndindex(shape)):
         plus, _ = _to_numpy(values[2 * k], "f(x + h)")
         minus, _ = _to_numpy(values[2 * k + 1], "f(x - h)")
         grad[i] = np.sum((plus.astype(np.float64) - minus.astype(np.float64)) * weight) / (2 * h)
     return grad
+
+
+def _at(value: Any, path: tuple) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _replaced(value: Any, path: tuple, new: Any) -> Any:
+    """``value`` with the part at ``path`` replaced; every other part is the same object."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _replaced(value[head], rest, new)}
+    items = list(value)
+    items[head] = _replaced(items[head], rest, new)
+    return type(value)(items) if type(value) in (tuple, list) else tuple(items)
 
 
 def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> None:
@@ -287,26 +368,31 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
 
     inputs = tuple(inputs)
     analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
-    for i, x in enumerate(inputs):
-        if not (isinstance(x, torch.Tensor) and x.is_floating_point()):
-            continue
-        base = x.detach().cpu().double()
+    wrt = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.is_floating_point()]
 
-        def with_input(v, i=i):
-            args = list(inputs)
-            args[i] = torch.as_tensor(v).to(dtype=x.dtype, device=x.device)
-            return tuple(args)
+    def with_input(point):
+        i, v = point
+        args = list(inputs)
+        args[i] = torch.as_tensor(v).to(dtype=inputs[i].dtype, device=inputs[i].device)
+        return tuple(args)
 
-        flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
-        points = []
+    # Every input's perturbations in one batch: one round trip for the whole check.
+    points = []
+    for i in wrt:
+        base = inputs[i].detach().cpu().double().reshape(-1)
         for k in range(base.numel()):
             for sign in (1, -1):
-                shifted = base.clone().reshape(-1)
+                shifted = base.clone()
                 shifted[k] += sign * eps
-                points.append(shifted.reshape(base.shape).numpy())
-        outs = batched(fn, with_input).many(points)
-        numerical = np.stack([(flat(outs[2 * k]) - flat(outs[2 * k + 1])) / (2 * eps)
-                              for k in range(base.numel())], axis=1)
+                points.append((i, shifted.reshape(inputs[i].shape).numpy()))
+    outs = batched(fn, with_input, base=inputs).many(points) if points else []
+    flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
+    start = 0
+    for i in wrt:
+        n = inputs[i].numel()
+        mine = outs[start : start + 2 * n]
+        start += 2 * n
+        numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps) for k in range(n)], axis=1)
         got = analytic[i] if isinstance(analytic, tuple) and i < len(analytic) else None
         if got is None:
             raise AssertionError(f"{fn.dotted}: backward returned no gradient for input #{i + 1}")

@@ -85,7 +85,7 @@ def _warm_up(info: dict) -> None:
     a = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
     values = [a, a.astype(np.float32), np.maximum(a, 0), np.exp(-np.abs(a)), a @ a.T, a.sum(axis=0),
               np.tanh(a), np.where(a > 0, a, 0.0), np.log1p(np.abs(a)), a.max(axis=1, keepdims=True),
-              probes.evaluate_sparse(np.tanh, (a,), [0], np.array([1, 2]), np.array([0, 5, 7]),
+              probes.evaluate_sparse(np.tanh, (a,), [[0]], np.array([0, 0]), np.array([1, 2]), np.array([0, 5, 7]),
                                      np.array([0.5, -0.5, 0.25]))]
     if info.get("torch"):
         import torch

@@ -54,21 +54,23 @@ def evaluate_many(fn, arg_tuples, pick=None):
     return [r[pick] for r in results] if pick is not None else results
 
 
-def evaluate_sparse(fn, template, path, counts, indices, values, pick=None):
+def evaluate_sparse(fn, template, paths, parts, counts, indices, values, pick=None):
     """``evaluate_many`` where point k's arguments are ``template`` with a few elements changed.
 
-    The array or tensor at ``path`` (indices/keys into the argument tuple) is
-    copied for each point, and point k sets the next ``counts[k]`` of its flat
-    elements: ``indices`` gives their positions and ``values`` their new
-    values, in the array's own dtype. A numerical gradient changes one or two
-    elements per point, so the message carries a few numbers per point instead
-    of a whole array. Returns the results stacked into one array when they
-    all have the same shape and dtype (one buffer to send back), else a list.
+    Point k changes the array or tensor at ``paths[parts[k]]`` (indices/keys
+    into the argument tuple), in a copy: it sets the next ``counts[k]`` of its
+    flat elements, ``indices`` giving their positions and ``values`` their new
+    values, in the array's own dtype. A numerical gradient changes one element
+    per point, so the message carries a few numbers per point instead of a
+    whole array, and the gradients of several inputs share one message.
+    Returns the results stacked into one array when they all have the same
+    shape and dtype (one buffer to send back), else a list.
     """
     results = []
     start = 0
-    for n in counts:
+    for part_index, n in zip(parts, counts):
         n = int(n)
+        path = paths[int(part_index)]
         args = _fresh(template)
         holder = args
         for key in path[:-1]:
@@ -152,6 +154,18 @@ def _fresh(value):
     if isinstance(value, np.ndarray):
         return value.copy()
     return value
+
+
+def forward_backward(forward, backward, args, dout):
+    """``result = forward(*args)``, then ``backward(dout, cache)`` with the cache it returned.
+
+    A layer's two halves in one round trip: returns (result, backward's result),
+    or (result, None) without calling backward when result is not (out, cache).
+    """
+    result = forward(*args)
+    if not (isinstance(result, tuple) and len(result) == 2):
+        return result, None
+    return result, backward(dout, result[1])
 
 
 def vjp(fn, inputs, grad_outputs):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, batched, gradcheck, numeric_gradient, points
+from autograder import (assert_close, assert_shape, batched, forward_backward, gradcheck, numeric_gradient,
+                        numeric_gradients, points)
 
 pytestmark = pytest.mark.public
 
@@ -45,8 +46,7 @@ def test_activation_backward_matches_numeric_gradient(submission, rng, name):
     backward = getattr(submission, f"{name}_backward")
     x = _away_from_zero(rng, (3, 4))
     dout = rng.normal(size=(3, 4))
-    _, cache = forward(x)
-    dx = backward(dout, cache)
+    _, dx = forward_backward(forward, backward, (x,), dout)
     expected = numeric_gradient(batched(forward, lambda v: (v,), out=0), x, dout)
     assert_close(dx, expected, rtol=1e-6, atol=1e-8, what=f"{name}_backward dx")
 
@@ -67,19 +67,15 @@ def test_affine_backward_matches_numeric_gradient(submission, rng):
     w = rng.normal(size=(4, 5))
     b = rng.normal(size=5)
     dout = rng.normal(size=(3, 5))
-    _, cache = submission.affine_forward(x, w, b)
-    dx, dw, db = submission.affine_backward(dout, cache)
+    _, (dx, dw, db) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     assert_shape(dx, x.shape, what="dx")
     assert_shape(dw, w.shape, what="dw")
     assert_shape(db, b.shape, what="db")
-    # Each numerical gradient sends its perturbed inputs in one batch (see autograder.batched).
-    forward = submission.affine_forward
-    assert_close(dx, numeric_gradient(batched(forward, lambda v: (v, w, b), out=0), x, dout),
-                 rtol=1e-6, atol=1e-8, what="dx")
-    assert_close(dw, numeric_gradient(batched(forward, lambda v: (x, v, b), out=0), w, dout),
-                 rtol=1e-6, atol=1e-8, what="dw")
-    assert_close(db, numeric_gradient(batched(forward, lambda v: (x, w, v), out=0), b, dout),
-                 rtol=1e-6, atol=1e-8, what="db")
+    # The perturbed inputs of all three numerical gradients travel in one batch.
+    num_dx, num_dw, num_db = numeric_gradients(submission.affine_forward, (x, w, b), dout, out=0)
+    assert_close(dx, num_dx, rtol=1e-6, atol=1e-8, what="dx")
+    assert_close(dw, num_dw, rtol=1e-6, atol=1e-8, what="dw")
+    assert_close(db, num_db, rtol=1e-6, atol=1e-8, what="db")
 
 
 @points(1)
@@ -102,10 +98,11 @@ def test_two_layer_net_matches_numeric_gradient(submission, rng):
     assert_shape(scores, (N, C), what="scores")
     loss, grads = submission.two_layer_net(X, params, y, reg)
     assert np.ndim(loss) == 0, "loss must be a scalar"
-    for name in ["W1", "b1", "W2", "b2"]:
-        loss_of = batched(submission.two_layer_net, lambda v, name=name: (X, {**params, name: v}, y, reg), out=0)
-        assert_close(grads[name], numeric_gradient(loss_of, params[name]),
-                     rtol=1e-5, atol=1e-7, what=f"grads[{name!r}]")
+    names = ["W1", "b1", "W2", "b2"]
+    expected = numeric_gradients(submission.two_layer_net, (X, params, y, reg), out=0,
+                                 wrt=[(1, name) for name in names])  # params[name], for each name
+    for name, numeric in zip(names, expected):
+        assert_close(grads[name], numeric, rtol=1e-5, atol=1e-7, what=f"grads[{name!r}]")
 
 
 @points(1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, call_pure, gradcheck, points
+from autograder import assert_close, assert_shape, call_pure, forward_backward, gradcheck, points
 
 F32 = dict(rtol=1e-5, atol=1e-6)      # float32 tolerances
 F64 = dict(rtol=1e-7, atol=1e-9)      # float64 tolerances (the defaults, spelled out)
@@ -72,8 +72,7 @@ def test_sigmoid_forward_large_inputs(submission, reference, rng, dtype):
 def test_sigmoid_backward(submission, reference, rng):
     shape = _shape(rng)
     x, dout = rng.normal(size=shape) * 3, rng.normal(size=shape)
-    _, cache = submission.sigmoid_forward(x)
-    dx = submission.sigmoid_backward(dout, cache)
+    _, dx = forward_backward(submission.sigmoid_forward, submission.sigmoid_backward, (x,), dout)
     _, ref_cache = reference.sigmoid_forward(x)
     assert_close(dx, reference.sigmoid_backward(dout, ref_cache), what="sigmoid_backward dx")
 
@@ -82,8 +81,7 @@ def test_sigmoid_backward(submission, reference, rng):
 def test_sigmoid_backward_large_inputs(submission, reference, rng):
     x = np.array([-1000.0, -100.0, -20.0, 0.0, 20.0, 100.0, 1000.0])
     dout = rng.normal(size=x.shape)
-    _, cache = submission.sigmoid_forward(x)
-    dx = submission.sigmoid_backward(dout, cache)
+    _, dx = forward_backward(submission.sigmoid_forward, submission.sigmoid_backward, (x,), dout)
     assert np.all(np.isfinite(dx)), f"sigmoid_backward returned nan/inf for large |x|: {dx}"
     _, ref_cache = reference.sigmoid_forward(x)
     assert_close(dx, reference.sigmoid_backward(dout, ref_cache), rtol=1e-6, atol=1e-12,
@@ -104,8 +102,7 @@ def test_tanh_forward(submission, reference, rng):
 def test_tanh_backward(submission, reference, rng):
     shape = _shape(rng)
     x, dout = rng.normal(size=shape) * 2, rng.normal(size=shape)
-    _, cache = submission.tanh_forward(x)
-    dx = submission.tanh_backward(dout, cache)
+    _, dx = forward_backward(submission.tanh_forward, submission.tanh_backward, (x,), dout)
     _, ref_cache = reference.tanh_forward(x)
     assert_close(dx, reference.tanh_backward(dout, ref_cache), what="tanh_backward dx")
 
@@ -132,8 +129,7 @@ def test_relu_forward_does_not_modify_x(submission, reference, rng):
 def test_relu_backward(submission, reference, rng):
     shape = (int(rng.integers(4, 9)),) + _shape(rng, 1, 3)
     x, dout = _with_a_positive(rng.normal(size=shape)), rng.normal(size=shape)
-    _, cache = submission.relu_forward(x)
-    dx = submission.relu_backward(dout, cache)
+    _, dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
     _, ref_cache = reference.relu_forward(x)
     assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx")
 
@@ -142,8 +138,7 @@ def test_relu_backward(submission, reference, rng):
 def test_relu_backward_at_zero_is_zero(submission, reference, rng):
     x = np.array([[-1.0, 0.0, 1.0], [0.0, 2.0, -0.0]])
     dout = rng.uniform(0.5, 1.5, size=x.shape)
-    _, cache = submission.relu_forward(x)
-    dx = submission.relu_backward(dout, cache)
+    _, dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
     _, ref_cache = reference.relu_forward(x)
     assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx (gradient at x == 0 is 0)")
 
@@ -161,8 +156,8 @@ def test_relu_backward_leaves_dout_alone(submission, reference, rng):
 def test_activation_backward_float32(submission, reference, rng):
     x, dout = (rng.normal(size=(7, 3)) * 2).astype(np.float32), rng.normal(size=(7, 3)).astype(np.float32)
     for name in ["sigmoid", "tanh", "relu"]:
-        _, cache = getattr(submission, f"{name}_forward")(x)
-        dx = getattr(submission, f"{name}_backward")(dout, cache)
+        forward, backward = getattr(submission, f"{name}_forward"), getattr(submission, f"{name}_backward")
+        _, dx = forward_backward(forward, backward, (x,), dout)
         assert dx.dtype == np.float32, f"{name}_backward of float32 inputs must be float32, got {dx.dtype}"
         _, ref_cache = getattr(reference, f"{name}_forward")(x)
         assert_close(dx, getattr(reference, f"{name}_backward")(dout, ref_cache), **F32,
@@ -198,8 +193,7 @@ def test_affine_forward_extra_dims(submission, reference, rng):
 @points(1)
 def test_affine_single_example(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (1, 3, 2))
-    out, cache = submission.affine_forward(x, w, b)
-    dx, dw, db = submission.affine_backward(dout, cache)
+    (out, _), (dx, dw, db) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     ref_out, ref_cache = reference.affine_forward(x, w, b)
     assert_close(out, ref_out, what="out (N=1)")
     assert_close((dx, dw, db), reference.affine_backward(dout, ref_cache), what="(dx, dw, db) with N=1")
@@ -208,8 +202,7 @@ def test_affine_single_example(submission, reference, rng):
 @points(1)
 def test_affine_backward_dx(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 8)), int(rng.integers(1, 9))))
-    _, cache = submission.affine_forward(x, w, b)
-    dx, _, _ = submission.affine_backward(dout, cache)
+    _, (dx, _, _) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     ref_dx, _, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
     assert_close(dx, ref_dx, what="dx")
 
@@ -217,8 +210,7 @@ def test_affine_backward_dx(submission, reference, rng):
 @points(2)
 def test_affine_backward_dx_extra_dims(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 5)), 2, 3, 4))
-    _, cache = submission.affine_forward(x, w, b)
-    dx, _, _ = submission.affine_backward(dout, cache)
+    _, (dx, _, _) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     assert_shape(dx, x.shape, what="dx (must have the shape of x)")
     ref_dx, _, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
     assert_close(dx, ref_dx, what="dx for x of shape (N, 2, 3, 4)")
@@ -227,8 +219,7 @@ def test_affine_backward_dx_extra_dims(submission, reference, rng):
 @points(1)
 def test_affine_backward_dw(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (int(rng.integers(2, 8)), 3, 2))
-    _, cache = submission.affine_forward(x, w, b)
-    _, dw, _ = submission.affine_backward(dout, cache)
+    _, (_, dw, _) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     _, ref_dw, _ = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
     assert_close(dw, ref_dw, what="dw")
 
@@ -236,8 +227,7 @@ def test_affine_backward_dw(submission, reference, rng):
 @points(2)
 def test_affine_backward_db(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (int(rng.integers(3, 9)), 4))
-    _, cache = submission.affine_forward(x, w, b)
-    _, _, db = submission.affine_backward(dout, cache)
+    _, (_, _, db) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     assert_shape(db, b.shape, what="db (sum over the batch)")
     _, _, ref_db = reference.affine_backward(dout, reference.affine_forward(x, w, b)[1])
     assert_close(db, ref_db, what="db")
@@ -254,8 +244,7 @@ def test_affine_backward_is_pure(submission, reference, rng):
 @points(1)
 def test_affine_float32(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (5, 2, 3), dtype=np.float32)
-    out, cache = submission.affine_forward(x, w, b)
-    grads = submission.affine_backward(dout, cache)
+    (out, _), grads = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     ref_out, ref_cache = reference.affine_forward(x, w, b)
     assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
     assert_close(out, ref_out, **F32, what="out in float32")
