@@ -425,9 +425,11 @@ class Session:
 
     # ---------------------------------------------------------- requests
 
-    def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: str = "") -> Reply:
+    def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: object = "") -> Reply:
         self.active = limits
-        conn = self._worker(limits)
+        conn = self.conn
+        if conn is None or conn.limits is not limits or conn.imported is None or self.starting is not None:
+            conn = self._worker(limits)
         if self.release_pending:
             msg = {**msg, "release_first": True}
             self.release_pending = False
@@ -443,14 +445,17 @@ class Session:
         finally:
             self.spent += time.monotonic() - start
 
-    def _recv(self, conn: WorkerConn, timeout: float, what: str) -> Reply:
-        """The worker's next reply; ends the worker at the deadline."""
+    def _recv(self, conn: WorkerConn, timeout: float, what: object) -> Reply:
+        """The worker's next reply; ends the worker at the deadline. ``what`` (a str, or an object
+        whose str() is one) says what the worker was doing, for messages."""
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             try:
                 frame = conn.reader.next_frame()
                 if frame is not None:
                     return Reply(*frame)
+                if conn.reader.fill_ready(conn.sock):
+                    continue  # the worker answered while the request was sent: no wait needed
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise socket.timeout
@@ -466,7 +471,7 @@ class Session:
             except (EOFError, ConnectionError, OSError, wire.WireError) as exc:
                 raise self._died(conn, exc, what) from None
 
-    def _died(self, conn: WorkerConn, exc: BaseException, what: str) -> errors.WorkerDied:
+    def _died(self, conn: WorkerConn, exc: BaseException, what: object) -> errors.WorkerDied:
         if isinstance(exc, wire.WireError):
             self._end_worker()
             return errors.WorkerDied(f"sent a reply the grader cannot read ({exc}) {_while(what)}")
@@ -487,7 +492,7 @@ class Session:
             )
 
 
-def _while(what: str) -> str:
+def _while(what: object) -> str:
     return f"while {what}" if what else ""
 
 

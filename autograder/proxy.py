@@ -151,7 +151,7 @@ class SubmissionProxy:
         (tree_args, tree_kwargs), bufs = wire.encode_all(
             [tuple(args), dict(kwargs)], keep=self._unsendable, prefer=self._prefer)
         msg = {"op": "call", "target": target.node(), "args": tree_args, "kwargs": tree_kwargs, "inspect": inspect}
-        reply = self._session.request(msg, bufs, self.limits, what=f"running {target.dotted}")
+        reply = self._session.request(msg, bufs, self.limits, what=_Running(target))
         raw = reply.raw
         if not raw.get("ok"):
             raise _problem(raw.get("error", {}), target)
@@ -232,6 +232,16 @@ class SubmissionProxy:
         if type(value) is dict:
             return {k: self._localize(v) for k, v in value.items()}
         return value
+
+
+class _Running:
+    """"running <function>", for a message that is rarely needed: built only when shown."""
+
+    def __init__(self, target: Remote) -> None:
+        self.target = target
+
+    def __str__(self) -> str:
+        return f"running {self.target.dotted}"
 
 
 def _run_local(fn, target, args, kwargs):

@@ -298,8 +298,13 @@ def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:
 # --------------------------------------------------------------------- framing
 
 
+# One encoder for every message: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_JSON_IN = json.JSONDecoder()
+
+
 def pack(obj: dict, buffers: list[bytes] = ()) -> bytes:
-    head = json.dumps(obj, separators=(",", ":")).encode()
+    head = _JSON.encode(obj).encode()
     parts = [struct.pack(">II", len(head), len(buffers)), head]
     for b in buffers:
         parts.append(struct.pack(">Q", len(b)))
@@ -329,6 +334,17 @@ class FrameReader:
         self.data += memoryview(self.scratch)[:n]
         return n
 
+    def fill_ready(self, sock: socket.socket) -> int:
+        """Append what the socket already holds, without waiting; 0 when nothing is there yet."""
+        try:
+            n = sock.recv_into(self.scratch, 0, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        if not n:
+            raise EOFError("connection closed")
+        self.data += memoryview(self.scratch)[:n]
+        return n
+
     def next_frame(self) -> tuple[dict, list[bytes]] | None:
         """The first complete frame, removed from the buffer; None until one is whole."""
         data = self.data
@@ -349,13 +365,17 @@ class FrameReader:
             pos += 8 + size
         if len(data) < pos:
             return None
-        try:
-            obj = json.loads(bytes(data[8 : 8 + n_head]))
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise WireError(f"malformed JSON: {type(exc).__name__}") from None
-        if not isinstance(obj, dict):
-            raise WireError("message is not an object")
-        buffers = [bytes(data[a:b]) for a, b in spans]
+        with memoryview(data) as view:  # slices of a view copy once; released before the resize below
+            try:
+                text = str(view[8 : 8 + n_head], "utf-8")
+                obj, end = _JSON_IN.raw_decode(text)
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                raise WireError(f"malformed JSON: {type(exc).__name__}") from None
+            if end != len(text):
+                raise WireError("malformed JSON: data after the document")
+            if not isinstance(obj, dict):
+                raise WireError("message is not an object")
+            buffers = [bytes(view[a:b]) for a, b in spans]
         del data[:pos]
         return obj, buffers
 

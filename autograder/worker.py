@@ -44,6 +44,7 @@ class Worker:
         self.results: dict[int, Any] = {}
         self.counter = 0
         self.cpu_hard: int | None = None
+        self.cpu_soft: int | None = None  # the soft CPU limit last set
 
     # -------------------------------------------------------------- serving
 
@@ -177,10 +178,13 @@ class Worker:
             if self.cpu_hard is None:
                 self.cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
             hard = self.cpu_hard
+            if self.cpu_soft is not None and self.cpu_soft >= spent + self.cpu_call_seconds:
+                return  # the allowance set before still covers this call (by at most a second more)
             want = int(spent + self.cpu_call_seconds) + 1
             if hard != resource.RLIM_INFINITY:
                 want = min(want, hard)
             resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
+            self.cpu_soft = want
         except (ValueError, OSError):
             pass
 
