@@ -126,6 +126,17 @@ def ragged(x):
 
 def cpus():
     return sorted(os.sched_getaffinity(0))
+
+def scale_forward(x, w, params):
+    out = x * w * params["k"]
+    return out, (x, w, params["k"])
+
+def scale_backward(dout, cache):
+    x, w, k = cache
+    return dout * w * k, dout * x * k
+
+def no_cache_forward(x):
+    return x
 '''
 
 
@@ -388,6 +399,36 @@ def test_gradcheck_of_a_torch_function_goes_through_the_sparse_path(proxy):
     t = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3)
     gradcheck(proxy.torch_cubed, (t, torch.full((2, 3), 2.0, dtype=torch.float64)))
     assert _probe_calls(proxy) == ["jacobian", "evaluate_sparse"]  # both inputs in one batch
+
+
+def test_numeric_gradients_of_several_arguments_share_one_round_trip(proxy):
+    from autograder import numeric_gradients
+
+    x, w = np.linspace(-1, 1, 6).reshape(2, 3), np.arange(1.0, 7.0).reshape(2, 3)
+    params, dout = {"k": np.array([2.0, -1.0, 0.5])}, np.linspace(0.5, 1.5, 6).reshape(2, 3)
+    dx, dw, dk = numeric_gradients(proxy.scale_forward, (x, w, params), dout, out=0, wrt=[0, 1, (2, "k")])
+    np.testing.assert_allclose(dx, dout * w * params["k"], rtol=1e-7)
+    np.testing.assert_allclose(dw, dout * x * params["k"], rtol=1e-7)
+    np.testing.assert_allclose(dk, (dout * x * w).sum(axis=0), rtol=1e-7)
+    assert _probe_calls(proxy) == ["evaluate_sparse"]  # 2 x (6 + 6 + 3) points, one message
+    default = numeric_gradients(proxy.scale_forward, (x, w, params), dout, out=0)  # the two array arguments
+    assert len(default) == 2
+    np.testing.assert_allclose(default[1], dw, rtol=1e-12)
+
+
+def test_forward_backward_runs_both_halves_in_one_call(proxy):
+    from autograder import forward_backward
+    from autograder.errors import BadReturn
+
+    x, w, dout = np.array([1.0, -2.0]), np.array([3.0, 0.5]), np.array([1.0, 2.0])
+    (out, cache), (dx, dw) = forward_backward(proxy.scale_forward, proxy.scale_backward, (x, w, {"k": 2.0}), dout)
+    np.testing.assert_array_equal(out, x * w * 2.0)
+    np.testing.assert_array_equal(dx, dout * w * 2.0)
+    np.testing.assert_array_equal(dw, dout * x * 2.0)
+    assert isinstance(cache, tuple) and len(cache) == 3
+    assert _probe_calls(proxy) == ["forward_backward"]
+    with pytest.raises(BadReturn, match=r"mod.no_cache_forward must return a pair \(out, cache\), got ndarray"):
+        forward_backward(proxy.no_cache_forward, proxy.scale_backward, (x,), dout)
 
 
 def test_points_that_differ_in_many_elements_or_give_ragged_results_still_work(proxy):
