@@ -177,21 +177,22 @@ class batched:
         return results
 
 
-def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) -> tuple[tuple, Any]:
+def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) -> tuple[Any, Any]:
     """``out, cache = forward(*args); grads = backward(dout, cache)``, in one round trip.
 
-    Returns ``(out, cache), grads``; the cache is the student's own, whatever its
-    format::
+    Returns ``out, grads``. The cache stays in the worker: the student's backward
+    gets the student's own cache, whatever its format::
 
-        (out, _), dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
+        out, dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
     """
     probes = forward._proxy.library("autograder.probes")
-    result, grads = probes.forward_backward(forward, backward, tuple(args), dout)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise BadReturn(f"{forward.dotted} must return a pair (out, cache), got "
-                        f"{'None' if result is None else type(result).__name__}"
-                        f"{' of ' + str(len(result)) + ' values' if isinstance(result, tuple) else ''}")
-    return result, grads
+    paired, out, grads = probes.forward_backward(forward, backward, tuple(args), dout)
+    if not paired:
+        got = "None" if out is None else type(out).__name__
+        if isinstance(out, tuple):
+            got += f" of {len(out)} values"
+        raise BadReturn(f"{forward.dotted} must return a pair (out, cache), got {got}")
+    return out, grads
 
 
 _SPARSE_MAX = 4  # changed elements per point beyond which whole arrays are sent

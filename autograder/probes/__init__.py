@@ -157,15 +157,14 @@ def _fresh(value):
 
 
 def forward_backward(forward, backward, args, dout):
-    """``result = forward(*args)``, then ``backward(dout, cache)`` with the cache it returned.
-
-    A layer's two halves in one round trip: returns (result, backward's result),
-    or (result, None) without calling backward when result is not (out, cache).
-    """
+    """``out, cache = forward(*args)``, then ``backward(dout, cache)``: a layer's two halves in
+    one round trip. Returns (True, out, backward's result); the cache, in the student's own
+    format, stays here. (False, result, None) when forward did not return a pair."""
     result = forward(*args)
     if not (isinstance(result, tuple) and len(result) == 2):
-        return result, None
-    return result, backward(dout, result[1])
+        return False, result, None
+    out, cache = result
+    return True, out, backward(dout, cache)
 
 
 def vjp(fn, inputs, grad_outputs):

@@ -193,7 +193,7 @@ def test_affine_forward_extra_dims(submission, reference, rng):
 @points(1)
 def test_affine_single_example(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (1, 3, 2))
-    (out, _), (dx, dw, db) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
+    out, (dx, dw, db) = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     ref_out, ref_cache = reference.affine_forward(x, w, b)
     assert_close(out, ref_out, what="out (N=1)")
     assert_close((dx, dw, db), reference.affine_backward(dout, ref_cache), what="(dx, dw, db) with N=1")
@@ -244,7 +244,7 @@ def test_affine_backward_is_pure(submission, reference, rng):
 @points(1)
 def test_affine_float32(submission, reference, rng):
     x, w, b, dout = _affine_inputs(rng, (5, 2, 3), dtype=np.float32)
-    (out, _), grads = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
+    out, grads = forward_backward(submission.affine_forward, submission.affine_backward, (x, w, b), dout)
     ref_out, ref_cache = reference.affine_forward(x, w, b)
     assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
     assert_close(out, ref_out, **F32, what="out in float32")
