@@ -215,9 +215,7 @@ def _sparse_changes(template: tuple, points: list) -> tuple | None:
             return None
         where, value = diffs[0]
         if where not in paths:
-            part = template
-            for key in where:
-                part = part[key]
+            part = _at(template, where)
             base = _numpy_of(part)
             if base is None:
                 return None
@@ -310,13 +308,28 @@ def numeric_gradients(fn: Remote, args: tuple, df: Any = None, h: float = 1e-5, 
         wrt = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     paths = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in wrt]
     bases = [np.array(_at(args, path), dtype=np.float64) for path in paths]
-    points = [(k, p) for k, base in enumerate(bases) for p in _centered_points(base, h)]
-    values = batched(fn, lambda point: _replaced(args, paths[point[0]], point[1]), out=out, base=args).many(points)
-    grads, start = [], 0
+    outputs = _centered_outputs(fn, args, paths, bases, h, out)
+    return [_centered_gradient(base.shape, values, df, h) for base, values in zip(bases, outputs)]
+
+
+def _centered_outputs(fn: Remote, args: tuple, paths: list[tuple], bases: list[np.ndarray], h: float,
+                      out: int | None = None, as_arg: Callable[[np.ndarray, Any], Any] = lambda v, part: v
+                      ) -> list[list]:
+    """Per part (at ``paths[k]`` of ``args``, its values ``bases[k]`` in float64), ``fn``'s outputs
+    at the part's centered points, all parts in one batch. ``as_arg(v, part)`` turns a
+    perturbed value into what the argument should be (a tensor like ``part``, say)."""
+    points = [(k, v) for k, base in enumerate(bases) for v in _centered_points(base, h)]
+
+    def make_args(point):
+        k, v = point
+        return _replaced(args, paths[k], as_arg(v, _at(args, paths[k])))
+
+    values = batched(fn, make_args, out=out, base=args).many(points) if points else []
+    outputs, start = [], 0
     for base in bases:
-        grads.append(_centered_gradient(base.shape, values[start : start + 2 * base.size], df, h))
+        outputs.append(values[start : start + 2 * base.size])
         start += 2 * base.size
-    return grads
+    return outputs
 
 
 def _centered_points(x: np.ndarray, h: float) -> list[np.ndarray]:
@@ -370,30 +383,14 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
     inputs = tuple(inputs)
     analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.is_floating_point()]
-
-    def with_input(point):
-        i, v = point
-        args = list(inputs)
-        args[i] = torch.as_tensor(v).to(dtype=inputs[i].dtype, device=inputs[i].device)
-        return tuple(args)
-
     # Every input's perturbations in one batch: one round trip for the whole check.
-    points = []
-    for i in wrt:
-        base = inputs[i].detach().cpu().double().reshape(-1)
-        for k in range(base.numel()):
-            for sign in (1, -1):
-                shifted = base.clone()
-                shifted[k] += sign * eps
-                points.append((i, shifted.reshape(inputs[i].shape).numpy()))
-    outs = batched(fn, with_input, base=inputs).many(points) if points else []
+    outputs = _centered_outputs(fn, inputs, [(i,) for i in wrt],
+                                [inputs[i].detach().cpu().double().numpy() for i in wrt], eps,
+                                as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device))
     flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
-    start = 0
-    for i in wrt:
-        n = inputs[i].numel()
-        mine = outs[start : start + 2 * n]
-        start += 2 * n
-        numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps) for k in range(n)], axis=1)
+    for i, mine in zip(wrt, outputs):
+        numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps)
+                              for k in range(inputs[i].numel())], axis=1)
         got = analytic[i] if isinstance(analytic, tuple) and i < len(analytic) else None
         if got is None:
             raise AssertionError(f"{fn.dotted}: backward returned no gradient for input #{i + 1}")

@@ -334,6 +334,9 @@ class Session:
     # ---------------------------------------------------------- lifecycle
 
     def _worker(self, limits: Limits) -> WorkerConn:
+        conn = self.conn
+        if conn is not None and conn.limits is limits and conn.imported is not None and self.starting is None:
+            return conn  # every call of a test without its own limits: nothing to check
         if self.starting is not None:
             self.starting.join()
             self.starting = None
@@ -427,9 +430,7 @@ class Session:
 
     def request(self, msg: dict, buffers: list[bytes], limits: Limits, what: object = "") -> Reply:
         self.active = limits
-        conn = self.conn
-        if conn is None or conn.limits is not limits or conn.imported is None or self.starting is not None:
-            conn = self._worker(limits)
+        conn = self._worker(limits)
         if self.release_pending:
             msg = {**msg, "release_first": True}
             self.release_pending = False

@@ -298,7 +298,7 @@ def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:
 # --------------------------------------------------------------------- framing
 
 
-# One encoder for every message: json.dumps with options builds a new one per call.
+# One encoder and one decoder for every message: json.dumps with options builds a new encoder per call.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _JSON_IN = json.JSONDecoder()
 
