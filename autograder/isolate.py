@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import math
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -48,6 +50,12 @@ class WorkerConn:
     overflowed: int = 0  # the output cap that was exceeded, if any
     copying: int = 0  # 1 while the output thread holds a chunk it has read but not yet stored
     drain: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        # Non-blocking: a call is one send and one receive, and the judge polls only when the
+        # worker is not reading or has not answered yet. A timeout on the socket would cost an
+        # ioctl and a poll around every send and receive.
+        self.sock.setblocking(False)
 
     def watch_output(self, session: "Session") -> None:
         """Read the worker's output in a thread: blocked in read(), it costs nothing while the
@@ -88,8 +96,20 @@ class WorkerConn:
                     pass
 
     def send(self, frame: bytes, timeout: float) -> None:
-        self.sock.settimeout(max(timeout, 0.01))
-        self.sock.sendall(frame)
+        """Send a whole frame; wait only while the worker is not reading, ``timeout`` seconds at most."""
+        view = memoryview(frame)
+        deadline = None
+        while view:
+            try:
+                view = view[self.sock.send(view):]
+            except BlockingIOError:
+                if deadline is None:
+                    deadline = time.monotonic() + max(timeout, 0.01)
+                if not wait_for(self.sock, select.POLLOUT, deadline - time.monotonic()):
+                    raise socket.timeout("timed out sending to the worker") from None
+
+    def wait_readable(self, seconds: float) -> bool:
+        return wait_for(self.sock, select.POLLIN, seconds)
 
     def settle_output(self, seconds: float = 0.2) -> None:
         """Wait until the output thread has taken everything already in the pipe.
@@ -122,6 +142,15 @@ class WorkerConn:
             self.sock.close()
         except OSError:
             pass
+
+
+def wait_for(sock: socket.socket, events: int, seconds: float) -> bool:
+    """Whether ``sock`` becomes ready for ``events`` (or hangs up) within ``seconds``."""
+    if seconds <= 0:
+        return False
+    poller = select.poll()
+    poller.register(sock, events)
+    return bool(poller.poll(math.ceil(seconds * 1000)))
 
 
 # ------------------------------------------------------------------ launchers
@@ -456,13 +485,9 @@ class Session:
                 if frame is not None:
                     return Reply(*frame)
                 if conn.reader.fill_ready(conn.sock):
-                    continue  # the worker answered while the request was sent: no wait needed
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                    continue  # on one CPU the worker usually answers before the judge runs again
+                if not conn.wait_readable(deadline - time.monotonic()):
                     raise socket.timeout
-                conn.sock.settimeout(remaining)
-                if not conn.reader.fill(conn.sock):
-                    raise EOFError("connection closed")
             except socket.timeout:
                 self._end_worker()
                 raise errors.WorkerDied(

@@ -102,7 +102,7 @@ class SubmissionProxy:
         self._modules = list(modules)
         self.limits = limits  # the judge sets per-test limits here
         self.calls: list[CallRecord] = []
-        self._sent_back: dict[int, tuple[Any, dict]] = {}  # id(obj) -> (obj, ref node)
+        self._sent_back: dict[int, tuple[Any, str, tuple]] = {}  # id(tuple) -> (tuple, result root, index path)
 
     def __getattr__(self, name: str) -> Remote:
         if name.startswith("_"):
@@ -157,7 +157,7 @@ class SubmissionProxy:
             raise _problem(raw.get("error", {}), target)
         value = self._decode(raw.get("value"), reply.buffers)
         record.result_id = raw.get("result")
-        self._index(value, {"t": "ref", "root": f"result:{raw.get('result')}", "path": []})
+        self._index(value, f"result:{raw.get('result')}")
         if not inspect:
             return value
         args_after = self._decode(raw.get("args_after"), reply.buffers)
@@ -186,12 +186,13 @@ class SubmissionProxy:
         except wire.WireError as exc:
             raise errors.WorkerDied(f"sent a reply the grader cannot read ({exc})") from None
 
-    def _index(self, value: Any, node: dict) -> None:
+    def _index(self, value: Any, root: str, path: tuple = ()) -> None:
         """Remember every tuple of a result, so that passing it back sends a reference."""
         if type(value) is tuple:
-            self._sent_back[id(value)] = (value, node)
+            self._sent_back[id(value)] = (value, root, path)
             for i, item in enumerate(value):
-                self._index(item, {**node, "path": node["path"] + [["[]", i]]})
+                if type(item) is tuple:
+                    self._index(item, root, path + (i,))
 
     def _prefer(self, value: Any) -> dict | None:
         if isinstance(value, Remote):
@@ -199,7 +200,7 @@ class SubmissionProxy:
             return value.node()
         hit = self._sent_back.get(id(value))
         if hit is not None and hit[0] is value:
-            return hit[1]
+            return {"t": "ref", "root": hit[1], "path": [["[]", i] for i in hit[2]]}
         return None
 
     def _unsendable(self, value: Any) -> dict:

@@ -68,8 +68,9 @@ def encode(
     """Turn ``value`` into a JSON-able tree plus a list of raw buffers.
 
     ``keep`` receives what cannot be encoded (and returns a handle node);
-    ``prefer`` may claim any value first (the judge sends objects that came
-    from the worker back as references rather than copies).
+    ``prefer`` may claim any value but plain scalars, strings and numpy arrays
+    first (the judge sends objects that came from the worker back as references
+    rather than copies).
     """
     trees, buffers = encode_all([value], keep, prefer)
     return trees[0], buffers
@@ -87,34 +88,31 @@ def encode_all(
     sent: dict[int, dict] = {}
 
     def enc(v: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise WireError("value nested too deeply to send")
+        t = type(v)
+        if t is str or t is bool or v is None:
+            return v
+        if t is float:
+            return v if math.isfinite(v) else {"t": "float", "v": repr(v)}
+        if t is int:
+            return v if -2**63 < v < 2**63 else {"t": "bigint", "v": str(v)}
+        if t is np.ndarray and v.dtype.kind in _SAFE_KINDS:
+            # Keyed by id: safe because v is part of the value, alive until encoding ends.
+            node = sent.get(id(v))
+            if node is None:
+                node = sent[id(v)] = _enc_array(v, buffers)
+            return dict(node)
         if prefer is not None:
             node = prefer(v)
             if node is not None:
                 return node
-        t = type(v)
-        if v is None or t is bool or t is str:
-            return v
-        if t is int:
-            if abs(v) < 2**63:
-                return v
-            return {"t": "bigint", "v": str(v)}
-        if t is float:
-            if math.isfinite(v):
-                return v
-            return {"t": "float", "v": repr(v)}
+        if (t is tuple or t is list or t is dict) and v and depth >= MAX_DEPTH:
+            raise WireError("value nested too deeply to send")
         if t is tuple:
             return {"t": "tuple", "v": [enc(x, depth + 1) for x in v]}
         if t is list:
             return {"t": "list", "v": [enc(x, depth + 1) for x in v]}
         if t is dict:
             return {"t": "dict", "v": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in v.items()]}
-        if t is np.ndarray and v.dtype.kind in _SAFE_KINDS:
-            # Keyed by id: safe because v is part of the value, alive until encoding ends.
-            if id(v) not in sent:
-                sent[id(v)] = _enc_array(v, buffers)
-            return dict(sent[id(v)])
         if isinstance(v, np.generic) and t.__module__ == "numpy" and v.dtype.kind in _SAFE_KINDS:
             node = _enc_array(np.asarray(v), buffers)
             node["t"] = "npscalar"
@@ -176,26 +174,34 @@ def decode(
     device_map: Callable[[str], str] | None = None,
 ) -> Any:
     """Rebuild plain values from ``tree``; ``resolve`` turns handle/ref nodes into objects."""
+    return decode_all([tree], buffers, resolve, device_map)[0]
+
+
+def decode_all(
+    trees: list,
+    buffers: list[bytes],
+    resolve: Callable[[dict], Any] | None = None,
+    device_map: Callable[[str], str] | None = None,
+) -> list:
+    """Decode several trees of one message (a call's args and kwargs) against its buffers."""
 
     def dec(node: Any, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise WireError("message nested too deeply")
-        if node is None or isinstance(node, (bool, int, float, str)):
-            # json.loads only ever yields exact builtin types.
+        t = type(node)
+        if t in _PLAIN:  # exact types only: json.loads never yields subclasses
             return node
-        if isinstance(node, list):
-            raise WireError("bare list in message")
-        if not isinstance(node, dict):
-            raise WireError(f"unexpected node {type(node).__name__}")
+        if t is not dict:
+            raise WireError("bare list in message" if t is list else f"unexpected node {t.__name__}")
         kind = node.get("t")
+        if kind == "ndarray":
+            return _dec_array(node, buffers)
         if kind == "tuple":
-            return tuple(dec(x, depth + 1) for x in _items(node))
+            return tuple([dec(x, depth + 1) for x in _items(node, depth)])
         if kind == "list":
-            return [dec(x, depth + 1) for x in _items(node)]
+            return [dec(x, depth + 1) for x in _items(node, depth)]
         if kind == "dict":
             out = {}
-            for pair in _items(node):
-                if not isinstance(pair, list) or len(pair) != 2:
+            for pair in _items(node, depth):
+                if type(pair) is not list or len(pair) != 2:
                     raise WireError("malformed dict entry")
                 key = dec(pair[0], depth + 1)
                 try:
@@ -204,6 +210,10 @@ def decode(
                     raise WireError("unhashable dict key") from None
                 out[key] = dec(pair[1], depth + 1)
             return out
+        if kind == "tensor":
+            return _dec_tensor(node, buffers, device_map)
+        if kind == "npscalar":
+            return _dec_array(node, buffers)[()]
         if kind == "bigint":
             text = _str(node, "v")
             if len(text) > 4000 or not re.fullmatch(r"-?[0-9]+", text):
@@ -214,11 +224,6 @@ def decode(
             if text not in ("nan", "inf", "-inf"):
                 raise WireError("malformed float")
             return float(text)
-        if kind in ("ndarray", "npscalar"):
-            arr = _dec_array(node, buffers)
-            return arr[()] if kind == "npscalar" else arr
-        if kind == "tensor":
-            return _dec_tensor(node, buffers, device_map)
         if kind in ("handle", "ref"):
             if resolve is None:
                 raise WireError(f"unexpected {kind} in message")
@@ -226,7 +231,7 @@ def decode(
         raise WireError(f"unknown node type {kind!r}")
 
     try:
-        return dec(tree, 0)
+        return [dec(tree, 0) for tree in trees]
     except WireError:
         raise
     except (ValueError, TypeError, RuntimeError, OverflowError, RecursionError, MemoryError) as exc:
@@ -234,10 +239,16 @@ def decode(
         raise WireError(f"malformed value: {type(exc).__name__}: {exc}") from None
 
 
-def _items(node: dict) -> list:
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
+def _items(node: dict, depth: int) -> list:
+    """A container's entries; a non-empty container at the depth limit would nest deeper."""
     items = node.get("v")
-    if not isinstance(items, list):
+    if type(items) is not list:
         raise WireError("malformed container")
+    if items and depth >= MAX_DEPTH:
+        raise WireError("message nested too deeply")
     return items
 
 
@@ -249,24 +260,43 @@ def _str(node: dict, key: str) -> str:
 
 
 def _dec_array(node: dict, buffers: list[bytes]) -> np.ndarray:
-    try:
-        dtype = np.dtype(_str(node, "dtype"))
-    except TypeError as exc:
-        raise WireError(f"bad dtype: {exc}") from None
-    if dtype.kind not in _SAFE_KINDS or dtype.hasobject or dtype.subdtype is not None:
-        raise WireError(f"dtype {dtype} may not cross the boundary")
+    dtype = _safe_dtype(node.get("dtype"))
     shape = node.get("shape")
-    if (not isinstance(shape, list) or len(shape) > 32
-            or not all(type(d) is int and 0 <= d < 2**40 for d in shape)):
+    if type(shape) is not list or len(shape) > 32:
         raise WireError("malformed shape")
+    size = dtype.itemsize
+    for d in shape:
+        if type(d) is not int or not 0 <= d < 2**40:
+            raise WireError("malformed shape")
+        size *= d
     index = node.get("buf")
     if type(index) is not int or not 0 <= index < len(buffers):
         raise WireError("bad buffer index")
     raw = buffers[index]
-    if len(raw) != math.prod(shape) * dtype.itemsize:
+    if len(raw) != size:
         raise WireError("buffer size does not match shape and dtype")
     # A fresh, writable copy that owns its memory and aliases nothing.
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+_DTYPES: dict[str, np.dtype] = {}  # dtype strings already checked: parsing one costs more than the copy
+
+
+def _safe_dtype(text: Any) -> np.dtype:
+    dtype = _DTYPES.get(text) if type(text) is str else None
+    if dtype is not None:
+        return dtype
+    if type(text) is not str:
+        raise WireError("malformed field 'dtype'")
+    try:
+        dtype = np.dtype(text)
+    except TypeError as exc:
+        raise WireError(f"bad dtype: {exc}") from None
+    if dtype.kind not in _SAFE_KINDS or dtype.hasobject or dtype.subdtype is not None:
+        raise WireError(f"dtype {dtype} may not cross the boundary")
+    if len(_DTYPES) < 256:
+        _DTYPES[text] = dtype
+    return dtype
 
 
 def _dec_tensor(node: dict, buffers: list[bytes], device_map) -> Any:

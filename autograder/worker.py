@@ -95,8 +95,7 @@ class Worker:
 
     def op_call(self, msg, buffers):
         target = self._resolve(msg.get("target"), for_call=True)
-        args = wire.decode(msg.get("args"), buffers, resolve=self._resolve)
-        kwargs = wire.decode(msg.get("kwargs"), buffers, resolve=self._resolve)
+        args, kwargs = wire.decode_all([msg.get("args"), msg.get("kwargs")], buffers, resolve=self._resolve)
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise _Failure({"type": "WireError", "message": "malformed call"})
         self._arm_cpu_limit()
