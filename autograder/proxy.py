@@ -151,10 +151,10 @@ class SubmissionProxy:
         (tree_args, tree_kwargs), bufs = wire.encode_all(
             [tuple(args), dict(kwargs)], keep=self._unsendable, prefer=self._prefer)
         msg = {"op": "call", "target": target.node(), "args": tree_args, "kwargs": tree_kwargs, "inspect": inspect}
-        reply = self._session.request(msg, bufs, self.limits, what=_Running(target))
+        reply = self._session.request(msg, bufs, self.limits, what=_Running(target, args))
         raw = reply.raw
         if not raw.get("ok"):
-            raise _problem(raw.get("error", {}), target)
+            raise _problem(raw.get("error", {}), target, args)
         value = self._decode(raw.get("value"), reply.buffers)
         record.result_id = raw.get("result")
         self._index(value, f"result:{raw.get('result')}")
@@ -216,11 +216,12 @@ class SubmissionProxy:
 
     def _call_in_process(self, target: Remote, args, kwargs, inspect: bool) -> Any:
         fn = _resolve_local(self._session, target)
+        who = _Running(target, args)  # named from the Remote arguments, before they are resolved
         args, kwargs = self._localize(args), self._localize(kwargs)
         if not inspect:
-            return _run_local(fn, target, args, kwargs)
+            return _run_local(fn, who, args, kwargs)
         originals = copy.deepcopy(args)
-        value = _run_local(fn, target, originals, kwargs)
+        value = _run_local(fn, who, originals, kwargs)
         return Inspection(value, originals, _local_aliases(value, originals))
 
 
@@ -238,18 +239,35 @@ class SubmissionProxy:
 class _Running:
     """"running <function>", for a message that is rarely needed: built only when shown."""
 
-    def __init__(self, target: Remote) -> None:
+    def __init__(self, target: Remote, args: tuple = ()) -> None:
         self.target = target
+        self.args = args
 
     def __str__(self) -> str:
-        return f"running {self.target.dotted}"
+        return f"running {_who(self.target, self.args)}"
 
 
-def _run_local(fn, target, args, kwargs):
+def _who(target: Remote, args: tuple = ()) -> str:
+    """The student's code a call runs, for messages: the target itself, or for one of the
+    grader's probes (which runs student functions passed to it) those functions."""
+    if not target._root.startswith("import:autograder.probes"):
+        return target.dotted
+    names = []
+    for arg in args:
+        for item in arg if type(arg) in (tuple, list) else (arg,):
+            if isinstance(item, Remote) and item._root.startswith("module:") and item.dotted not in names:
+                names.append(item.dotted)
+    return " and ".join(names) or "your code"
+
+
+def _run_local(fn, who: "_Running", args, kwargs):
     try:
         return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise errors.NotImplementedYet(f"{target.dotted}: not implemented yet") from None
+    except NotImplementedError as exc:
+        message = str(exc)
+        if "not implemented" not in message.lower():
+            message = f"{_who(who.target, who.args)}: not implemented yet"
+        raise errors.NotImplementedYet(message) from None
 
 
 def _resolve_local(session, target: Remote) -> Any:
@@ -294,7 +312,7 @@ def _device_map(device: str) -> str:
     return device
 
 
-def _problem(info: dict, target: Remote) -> errors.SubmissionProblem:
+def _problem(info: dict, target: Remote, args: tuple = ()) -> errors.SubmissionProblem:
     """Turn a worker's error report into a message a student can act on."""
     kind = str(info.get("type", "Exception"))[:100]
     message = str(info.get("message", ""))[:2000]
@@ -306,9 +324,12 @@ def _problem(info: dict, target: Remote) -> errors.SubmissionProblem:
     if info.get("during_import"):
         where = f"\n{tb}" if tb else ""
         return errors.StudentException(f"importing your code failed with {kind}: {message}{where}")
+    who = _who(target, args)
     if info.get("not_implemented"):
-        return errors.NotImplementedYet(f"{target.dotted}: not implemented yet ({message or 'NotImplementedError'})")
+        if "not implemented" in message.lower():
+            return errors.NotImplementedYet(message)  # a stub's own words name its function
+        return errors.NotImplementedYet(f"{who}: not implemented yet ({message or 'NotImplementedError'})")
     if kind == "StaleHandle":
         return errors.WorkerDied(message)
     where = f"\nTraceback (your code):\n{tb}" if tb else ""
-    return errors.StudentException(f"{target.dotted} raised {kind}: {message}{where}")
+    return errors.StudentException(f"{who} raised {kind}: {message}{where}")

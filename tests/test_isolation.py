@@ -493,6 +493,32 @@ def test_missing_module_and_function_read_as_not_implemented(student):
         p.other.anything()
 
 
+def test_a_failure_inside_a_probe_names_the_students_functions_not_the_grader(student):
+    from autograder import forward_backward
+
+    p = student("""
+        def stub_forward(x):
+            raise NotImplementedError('stub_forward: not implemented yet')
+        def bad_forward(x):
+            return x, {}
+        def bad_backward(dout, cache):
+            return cache['x']
+        def slow_forward(x):
+            while True:
+                pass
+    """, limits=LIMITS.merged(call_seconds=1))
+    x = np.ones(2)
+    with pytest.raises(errors.NotImplementedYet) as stub:
+        forward_backward(p.stub_forward, p.bad_backward, (x,), x)
+    assert str(stub.value) == "stub_forward: not implemented yet"
+    with pytest.raises(errors.StudentException) as bad:
+        forward_backward(p.bad_forward, p.bad_backward, (x,), x)
+    assert str(bad.value).startswith("mod.bad_forward and mod.bad_backward raised KeyError: 'x'")
+    assert "return cache['x']" in str(bad.value) and "autograder" not in str(bad.value)
+    with pytest.raises(errors.WorkerDied, match=r"while running mod\.slow_forward and mod\.bad_backward;"):
+        forward_backward(p.slow_forward, p.bad_backward, (x,), x)
+
+
 def test_inputs_travel_as_copies_and_mutation_is_observed(student):
     p = student("""
         def clobber(x):
