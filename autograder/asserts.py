@@ -158,6 +158,11 @@ class batched:
         return self.many([v])[0]
 
     def many(self, values: list) -> list:
+        return self.many_along(values)[1]
+
+    def many_along(self, values: list, along: tuple | None = None) -> tuple[Any, list]:
+        """``many(values)``, and in the same round trip one more probe call ``along``
+        (a probe's name and its arguments): (that call's result or None, the results)."""
         probes = self.fn._proxy.library("autograder.probes")
         points = [tuple(self.make_args(v)) for v in values]
         # Send the first point's arguments once, and for each point only what differs from
@@ -166,15 +171,18 @@ class batched:
         template = tuple(self.base) if self.base is not None else points[0]
         sparse = _sparse_changes(template, points)
         if sparse is not None:
-            results = probes.evaluate_sparse(self.fn, template, *sparse, self.out)
+            batch = ("evaluate_sparse", (self.fn, template, *sparse, self.out))
         else:
-            results = probes.evaluate_patched(self.fn, template, [_differences(template, p) for p in points],
-                                              self.out)
+            batch = ("evaluate_patched", (self.fn, template, [_differences(template, p) for p in points], self.out))
+        if along is None:
+            first, results = None, getattr(probes, batch[0])(*batch[1])
+        else:
+            first, results = probes.several([along, batch])
         if _is_array_like(results) and getattr(results, "ndim", 0) >= 1:
             results = list(results)  # stacked by the probe: one buffer instead of one per point
         if not isinstance(results, list) or len(results) != len(values):
             raise BadReturn(f"{self.fn.dotted}: expected {len(values)} results from a batch, got {type(results).__name__}")
-        return results
+        return first, results
 
 
 def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) -> tuple[Any, Any]:
@@ -308,28 +316,29 @@ def numeric_gradients(fn: Remote, args: tuple, df: Any = None, h: float = 1e-5, 
         wrt = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     paths = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in wrt]
     bases = [np.array(_at(args, path), dtype=np.float64) for path in paths]
-    outputs = _centered_outputs(fn, args, paths, bases, h, out)
+    _, outputs = _centered_outputs(fn, args, paths, bases, h, out)
     return [_centered_gradient(base.shape, values, df, h) for base, values in zip(bases, outputs)]
 
 
 def _centered_outputs(fn: Remote, args: tuple, paths: list[tuple], bases: list[np.ndarray], h: float,
-                      out: int | None = None, as_arg: Callable[[np.ndarray, Any], Any] = lambda v, part: v
-                      ) -> list[list]:
+                      out: int | None = None, as_arg: Callable[[np.ndarray, Any], Any] = lambda v, part: v,
+                      along: tuple | None = None) -> tuple[Any, list[list]]:
     """Per part (at ``paths[k]`` of ``args``, its values ``bases[k]`` in float64), ``fn``'s outputs
     at the part's centered points, all parts in one batch. ``as_arg(v, part)`` turns a
-    perturbed value into what the argument should be (a tensor like ``part``, say)."""
+    perturbed value into what the argument should be (a tensor like ``part``, say).
+    ``along`` is one more probe call for the same round trip: (its result, the outputs)."""
     points = [(k, v) for k, base in enumerate(bases) for v in _centered_points(base, h)]
 
     def make_args(point):
         k, v = point
         return _replaced(args, paths[k], as_arg(v, _at(args, paths[k])))
 
-    values = batched(fn, make_args, out=out, base=args).many(points) if points else []
+    first, values = batched(fn, make_args, out=out, base=args).many_along(points, along) if points else (None, [])
     outputs, start = [], 0
     for base in bases:
         outputs.append(values[start : start + 2 * base.size])
         start += 2 * base.size
-    return outputs
+    return first, outputs
 
 
 def _centered_points(x: np.ndarray, h: float) -> list[np.ndarray]:
@@ -381,12 +390,14 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
     import torch
 
     inputs = tuple(inputs)
-    analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.is_floating_point()]
-    # Every input's perturbations in one batch: one round trip for the whole check.
-    outputs = _centered_outputs(fn, inputs, [(i,) for i in wrt],
-                                [inputs[i].detach().cpu().double().numpy() for i in wrt], eps,
-                                as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device))
+    # The analytic Jacobian and every input's perturbations: one round trip for the whole check.
+    analytic, outputs = _centered_outputs(
+        fn, inputs, [(i,) for i in wrt], [inputs[i].detach().cpu().double().numpy() for i in wrt], eps,
+        as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device),
+        along=("jacobian", (fn, inputs)))
+    if not wrt:
+        analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
     flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
     for i, mine in zip(wrt, outputs):
         numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps)

@@ -252,11 +252,17 @@ def _who(target: Remote, args: tuple = ()) -> str:
     grader's probes (which runs student functions passed to it) those functions."""
     if not target._root.startswith("import:autograder.probes"):
         return target.dotted
-    names = []
-    for arg in args:
-        for item in arg if type(arg) in (tuple, list) else (arg,):
-            if isinstance(item, Remote) and item._root.startswith("module:") and item.dotted not in names:
-                names.append(item.dotted)
+    names: list[str] = []
+
+    def find(value: Any, depth: int) -> None:
+        if isinstance(value, Remote):
+            if value._root.startswith("module:") and value.dotted not in names:
+                names.append(value.dotted)
+        elif type(value) in (tuple, list) and depth < 4:
+            for item in value:
+                find(item, depth + 1)
+
+    find(args, 0)
     return " and ".join(names) or "your code"
 
 

@@ -6,6 +6,7 @@ returned, never the verdict's logic.
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -42,6 +43,18 @@ def best_time(fn, args, repeats=5):
         fn(*fresh)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def several(calls):
+    """``[probe(*args) for probe, args in calls]``, ``probe`` named among this module's
+    functions: several probes in one round trip (gradcheck's Jacobian and its batch)."""
+    here = sys.modules[__name__]
+    results = []
+    for name, args in calls:
+        if not (isinstance(name, str) and name.isidentifier() and not name.startswith("_")):
+            raise ValueError(f"not a probe: {name!r}")
+        results.append(getattr(here, name)(*args))
+    return results
 
 
 def evaluate_many(fn, arg_tuples, pick=None):
@@ -113,8 +126,6 @@ def _stacked(results):
                                                for a in arrays):
             return np.stack(arrays)
         return results
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(first, torch.Tensor):
         if all(isinstance(r, torch.Tensor) and r.shape == first.shape and r.dtype == first.dtype
