@@ -58,6 +58,14 @@ def judge_args(task: GradeTask) -> list[str]:
         "-p", "no:logging",
         "-p", "no:unraisableexception",
         "-p", "no:threadexception",
+        # Nor these, whose hooks run for every test or whose set-up runs for every
+        # submission: together about 10 % of a submission's grading (docs/benchmarks.md).
+        "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
+        "-p", "no:legacypath", "-p", "no:stepwise", "-p", "no:faulthandler", "-p", "no:setuponly",
+        "-p", "no:setupplan", "-p", "no:subtests", "-p", "no:debugging",
+        # No output capture: student code prints in its worker, whose output has its own pipe,
+        # and _grade_one redirects this process's streams (stdin included) for the whole run.
+        "--capture=no",
         # Results take their text from the exception itself; pytest's own report of a failure
         # (source of every frame, parsed) is never shown and cost ~0.1 s per failing test.
         "--tb=native",
@@ -111,11 +119,14 @@ def _grade_one(task: GradeTask) -> dict:
     results = Path(task.results)
     results.unlink(missing_ok=True)
     log = io.StringIO()
+    stdin, sys.stdin = sys.stdin, io.StringIO()  # code run in-process (isolation "none") reads EOF
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             code = pytest.main(judge_args(task))
     except BaseException as exc:  # noqa: BLE001 - the batch goes on
         code, log = -1, io.StringIO(f"{type(exc).__name__}: {exc}")
+    finally:
+        sys.stdin = stdin
     if results.is_file() and int(code) in (0, 1):
         return json.loads(results.read_text())
     detail = log.getvalue().strip().splitlines()[-15:]
