@@ -194,13 +194,52 @@ def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) 
         out, dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
     """
     probes = forward._proxy.library("autograder.probes")
-    paired, out, grads = probes.forward_backward(forward, backward, tuple(args), dout)
+    return _paired(forward, probes.forward_backward(forward, backward, tuple(args), dout))
+
+
+def forward_backward_numeric(forward: Remote, backward: Remote, args: tuple, dout: Any, wrt: list | None = None,
+                             h: float = 1e-5) -> tuple[Any, Any, list[np.ndarray]]:
+    """``forward_backward`` and the numerical gradients of ``sum(forward(*args)[0] * dout)``,
+    all in one round trip: ``out, grads, numeric``. ``numeric`` has one gradient per
+    entry of ``wrt`` (as in ``numeric_gradients``; by default every floating-point
+    array argument), to compare with the student's ``grads``::
+
+        _, (dx, dw, db), (num_dx, num_dw, num_db) = forward_backward_numeric(
+            submission.affine_forward, submission.affine_backward, (x, w, b), dout)
+    """
+    args = tuple(args)
+    paths, bases = _wrt_parts(args, wrt)
+    result, outputs = _centered_outputs(forward, args, paths, bases, h, out=0,
+                                        along=("forward_backward", (forward, backward, args, dout)))
+    out, grads = _paired(forward, result)
+    return out, grads, [_centered_gradient(base.shape, values, dout, h) for base, values in zip(bases, outputs)]
+
+
+def _paired(forward: Remote, result: Any) -> tuple[Any, Any]:
+    """(out, grads) from probes.forward_backward's (paired, out, grads)."""
+    if not (isinstance(result, tuple) and len(result) == 3):
+        raise BadReturn(f"{forward.dotted}: the grader got {type(result).__name__} back from forward_backward")
+    paired, out, grads = result
     if not paired:
         got = "None" if out is None else type(out).__name__
         if isinstance(out, tuple):
             got += f" of {len(out)} values"
         raise BadReturn(f"{forward.dotted} must return a pair (out, cache), got {got}")
     return out, grads
+
+
+def together(*calls: tuple) -> list:
+    """Several calls of the student's functions in one round trip, run in order:
+    ``together((submission.sigmoid_forward, x), (submission.relu_forward, y))`` is
+    ``[submission.sigmoid_forward(x), submission.relu_forward(y)]``. The first call that
+    raises stops the others, and the test fails as it would on that call alone."""
+    if not calls:
+        return []
+    probes = calls[0][0]._proxy.library("autograder.probes")
+    results = probes.several([("call", tuple(call)) for call in calls])
+    if not isinstance(results, list) or len(results) != len(calls):
+        raise BadReturn(f"expected {len(calls)} results from together(), got {type(results).__name__}")
+    return results
 
 
 _SPARSE_MAX = 4  # changed elements per point beyond which whole arrays are sent
@@ -312,12 +351,18 @@ def numeric_gradients(fn: Remote, args: tuple, df: Any = None, h: float = 1e-5, 
         dx, dw, db = numeric_gradients(submission.affine_forward, (x, w, b), dout, out=0)
     """
     args = tuple(args)
+    paths, bases = _wrt_parts(args, wrt)
+    _, outputs = _centered_outputs(fn, args, paths, bases, h, out)
+    return [_centered_gradient(base.shape, values, df, h) for base, values in zip(bases, outputs)]
+
+
+def _wrt_parts(args: tuple, wrt: list | None) -> tuple[list[tuple], list[np.ndarray]]:
+    """The paths of ``wrt`` (indices, or paths of indices and keys) and their values in float64;
+    by default every floating-point array argument."""
     if wrt is None:
         wrt = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     paths = [tuple(p) if isinstance(p, (tuple, list)) else (p,) for p in wrt]
-    bases = [np.array(_at(args, path), dtype=np.float64) for path in paths]
-    _, outputs = _centered_outputs(fn, args, paths, bases, h, out)
-    return [_centered_gradient(base.shape, values, df, h) for base, values in zip(bases, outputs)]
+    return paths, [np.array(_at(args, path), dtype=np.float64) for path in paths]
 
 
 def _centered_outputs(fn: Remote, args: tuple, paths: list[tuple], bases: list[np.ndarray], h: float,
@@ -333,7 +378,11 @@ def _centered_outputs(fn: Remote, args: tuple, paths: list[tuple], bases: list[n
         k, v = point
         return _replaced(args, paths[k], as_arg(v, _at(args, paths[k])))
 
-    first, values = batched(fn, make_args, out=out, base=args).many_along(points, along) if points else (None, [])
+    if points:
+        first, values = batched(fn, make_args, out=out, base=args).many_along(points, along)
+    else:  # nothing to perturb: only the other call, if any
+        probes = fn._proxy.library("autograder.probes")
+        first, values = (getattr(probes, along[0])(*along[1]) if along else None), []
     outputs, start = [], 0
     for base in bases:
         outputs.append(values[start : start + 2 * base.size])
@@ -396,8 +445,6 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
         fn, inputs, [(i,) for i in wrt], [inputs[i].detach().cpu().double().numpy() for i in wrt], eps,
         as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device),
         along=("jacobian", (fn, inputs)))
-    if not wrt:
-        analytic = fn._proxy.library("autograder.probes").jacobian(fn, inputs)
     flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
     for i, mine in zip(wrt, outputs):
         numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps)

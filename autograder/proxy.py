@@ -187,11 +187,13 @@ class SubmissionProxy:
             raise errors.WorkerDied(f"sent a reply the grader cannot read ({exc})") from None
 
     def _index(self, value: Any, root: str, path: tuple = ()) -> None:
-        """Remember every tuple of a result, so that passing it back sends a reference."""
+        """Remember every tuple of a result (in tuples and lists), so that passing it back
+        sends a reference."""
         if type(value) is tuple:
             self._sent_back[id(value)] = (value, root, path)
+        if type(value) in (tuple, list):
             for i, item in enumerate(value):
-                if type(item) is tuple:
+                if type(item) in (tuple, list):
                     self._index(item, root, path + (i,))
 
     def _prefer(self, value: Any) -> dict | None:

@@ -432,6 +432,37 @@ def test_forward_backward_runs_both_halves_in_one_call(proxy):
         forward_backward(proxy.no_cache_forward, proxy.scale_backward, (x,), dout)
 
 
+def test_forward_backward_numeric_gives_both_gradients_in_one_call(proxy):
+    from autograder import forward_backward_numeric
+
+    x, w, dout = np.array([1.0, -2.0]), np.array([3.0, 0.5]), np.array([1.0, 2.0])
+    out, (dx, dw), (num_dx, num_dw) = forward_backward_numeric(
+        proxy.scale_forward, proxy.scale_backward, (x, w, {"k": 2.0}), dout)
+    assert _probe_calls(proxy) == ["several"]
+    np.testing.assert_array_equal(out, x * w * 2.0)
+    np.testing.assert_array_equal(dx, dout * w * 2.0)
+    np.testing.assert_allclose(num_dx, dx, rtol=1e-8)
+    np.testing.assert_allclose(num_dw, dw, rtol=1e-8)
+    (num_k,) = forward_backward_numeric(proxy.scale_forward, proxy.scale_backward, (x, w, {"k": 2.0}), dout,
+                                        wrt=[(2, "k")])[2]
+    assert num_k.shape == () and num_k == pytest.approx(np.sum(dout * x * w), rel=1e-8)
+
+
+def test_together_runs_several_calls_in_one_round_trip_and_their_caches_go_back_by_reference(proxy):
+    from autograder import together
+
+    x, w = np.array([1.0, -2.0]), np.array([3.0, 0.5])
+    doubled, (out, cache) = together((proxy.double, x), (proxy.scale_forward, x, w, {"k": 2.0}))
+    assert _probe_calls(proxy) == ["several"]
+    np.testing.assert_array_equal(doubled, 2 * x)
+    np.testing.assert_array_equal(out, x * w * 2.0)
+    proxy.scale_backward(np.ones(2), cache)
+    assert proxy.calls[-1].args[1] is cache
+    assert proxy._prefer(cache)["path"] == [["[]", 1], ["[]", 1]]  # sent as the worker's own tuple
+    with pytest.raises(errors.NotImplementedYet, match="not implemented yet: mod.py has no 'absent'"):
+        together((proxy.double, x), (proxy.absent, x))
+
+
 def test_points_that_differ_in_many_elements_or_give_ragged_results_still_work(proxy):
     from autograder import batched
 

@@ -45,6 +45,11 @@ def best_time(fn, args, repeats=5):
     return best
 
 
+def call(fn, *args):
+    """``fn(*args)``: a student function as one of ``several`` probes (``autograder.together``)."""
+    return fn(*args)
+
+
 def several(calls):
     """``[probe(*args) for probe, args in calls]``, ``probe`` named among this module's
     functions: several probes in one round trip (gradcheck's Jacobian and its batch)."""
