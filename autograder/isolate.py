@@ -48,7 +48,7 @@ class WorkerConn:
     imported: dict | None = None
     reader: wire.FrameReader = field(default_factory=wire.FrameReader)
     overflowed: int = 0  # the output cap that was exceeded, if any
-    copying: int = 0  # 1 while the output thread holds a chunk it has read but not yet stored
+    copying: int = 0  # 1 from just before a chunk leaves the pipe until the output thread has stored it
     drain: threading.Thread | None = None
 
     def __post_init__(self) -> None:
@@ -73,14 +73,21 @@ class WorkerConn:
 
     def _copy_output(self, session: "Session") -> None:
         total = 0
+        waiter = select.poll()
+        waiter.register(self.out_fd, select.POLLIN)
         while True:
             try:
+                waiter.poll()
+                # Raised before the bytes leave the pipe, so that settle_output, which sees
+                # the pipe empty, also sees this chunk in flight until it is stored.
+                self.copying = 1
                 chunk = os.read(self.out_fd, 65536)
             except OSError:
+                self.copying = 0
                 return
             if not chunk:
+                self.copying = 0
                 return
-            self.copying = 1
             total += len(chunk)
             cap = session.active.output_bytes
             with session.printed_lock:

@@ -139,9 +139,13 @@ class Server:
                 reply, fds = self.handle(msg)
             except Exception as exc:  # noqa: BLE001 - report, never die
                 reply, fds = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, []
-            socket.send_fds(self.sock, [wire.pack(reply)], fds)
-            for fd in fds:
-                os.close(fd)
+            try:
+                socket.send_fds(self.sock, [wire.pack(reply)], fds)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the judge is gone (it does not wait for every reply): end as if it had closed
+            finally:
+                for fd in fds:
+                    os.close(fd)
             if self.spare_wanted is not None:
                 self._prepare_spare(*self.spare_wanted)
         self._drop_spare()
