@@ -94,7 +94,7 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
         lines.append(f"Largest absolute error {diff[finite].max():.3g}, largest relative error {rel.max():.3g}.")
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f"[{', '.join(map(str, first))}]" if first else ""
-    lines.append(f"First mismatch at {what}{where}: yours {a[first]!r}, expected {e[first]!r}.")
+    lines.append(f"First mismatch at {what}{where}: yours {a[first].item()!r}, expected {e[first].item()!r}.")
     for name, arr in (("yours", a64), ("expected", e64)):
         n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
         if n_nan or n_inf:
@@ -429,22 +429,30 @@ def _replaced(value: Any, path: tuple, new: Any) -> Any:
     return type(value)(items) if type(value) in (tuple, list) else tuple(items)
 
 
-def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3) -> None:
+def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              expected: Any = None) -> None:
     """torch.autograd.gradcheck for a function of the student's: forward and backward both theirs.
 
     The numerical Jacobian comes from the judge perturbing inputs and calling
     the student's forward; the analytic one from the student's backward (one
-    pass per output element). Use small float64 inputs.
+    pass per output element). Use small float64 inputs. With ``expected``, the
+    forward's output ``fn(*inputs)`` is first compared with it (``assert_close``),
+    in the same round trip.
     """
     import torch
 
     inputs = tuple(inputs)
     wrt = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.is_floating_point()]
+    along = ("jacobian", (fn, inputs))
+    if expected is not None:
+        along = ("several", ([("call", (fn, *inputs)), along],))
     # The analytic Jacobian and every input's perturbations: one round trip for the whole check.
     analytic, outputs = _centered_outputs(
         fn, inputs, [(i,) for i in wrt], [inputs[i].detach().cpu().double().numpy() for i in wrt], eps,
-        as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device),
-        along=("jacobian", (fn, inputs)))
+        as_arg=lambda v, like: torch.as_tensor(v).to(dtype=like.dtype, device=like.device), along=along)
+    if expected is not None:
+        out, analytic = analytic
+        assert_close(out, expected, what=f"{fn.dotted} forward")
     flat = lambda v: _to_numpy(v, f"{fn.dotted} output")[0].astype(np.float64).reshape(-1)  # noqa: E731
     for i, mine in zip(wrt, outputs):
         numerical = np.stack([(flat(mine[2 * k]) - flat(mine[2 * k + 1])) / (2 * eps)

@@ -403,6 +403,18 @@ def test_gradcheck_of_a_torch_function_goes_through_the_sparse_path(proxy):
     assert [name for name, _ in proxy.calls[0].args[0]] == ["jacobian", "evaluate_sparse"]
 
 
+def test_gradcheck_compares_the_forward_first_in_the_same_round_trip(proxy):
+    import torch
+
+    from autograder import gradcheck
+
+    t, w = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3), torch.full((2, 3), 2.0, dtype=torch.float64)
+    gradcheck(proxy.torch_cubed, (t, w), expected=t ** 3 * w)
+    assert _probe_calls(proxy) == ["several"]
+    with pytest.raises(AssertionError, match=r"(?s)mod\.torch_cubed forward: .*6 of 6 values differ"):
+        gradcheck(proxy.torch_cubed, (t, w), expected=t ** 3)
+
+
 def test_numeric_gradients_of_several_arguments_share_one_round_trip(proxy):
     from autograder import numeric_gradients
 
