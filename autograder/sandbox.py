@@ -293,32 +293,42 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
     if number is None:
         raise OSError(errno.ENOSYS, f"pivot_root number unknown on {platform.machine()}")
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    # Build the new root in a small tmpfs that nobody else can see.
-    _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0700"), "scratch /tmp")
-    new = "/tmp/root"
-    os.mkdir(new)
-    _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID, b"size=1m,mode=0755"), "new root")
-    visible, own_proc = [], False
-    for path in [p for p in SYSTEM_DIRS if os.path.lexists(p)] + _python_paths():
-        target = new + path
-        if os.path.lexists(target):
-            continue  # already inside a folder bound before
-        if os.path.islink(path):
-            os.symlink(os.readlink(path), target)  # merged /usr: /bin -> usr/bin
-            continue
-        os.makedirs(target, mode=0o755)
-        if path == "/proc" and _mount_own_proc(libc, target):
-            own_proc = True
+    # Found and held open before the scratch tmpfs covers /tmp: the project and its virtual
+    # environment may live under /tmp, and are then bound from these descriptors.
+    wanted = [p for p in SYSTEM_DIRS if os.path.lexists(p)] + _python_paths()
+    links = {p: os.readlink(p) for p in wanted if os.path.islink(p)}
+    held = {p: os.open(p, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY) for p in wanted if p not in links}
+    try:
+        # Build the new root in a small tmpfs that nobody else can see.
+        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0700"), "scratch /tmp")
+        new = "/tmp/root"
+        os.mkdir(new)
+        _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID, b"size=1m,mode=0755"), "new root")
+        # The worker's own /tmp first: folders kept from under the machine's /tmp go inside it.
+        os.mkdir(new + "/tmp")
+        opts = f"size={max(64, 4 * limits.file_size_mb)}m,mode=0755,uid={uid},gid={uid}".encode()
+        _check(libc.mount(b"tmpfs", (new + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts), "private /tmp")
+        visible, own_proc = [], False
+        for path in wanted:
+            target = new + path
+            if os.path.lexists(target):
+                continue  # already inside a folder bound before
+            if path in links:
+                os.symlink(links[path], target)  # merged /usr: /bin -> usr/bin
+                continue
+            os.makedirs(target, mode=0o755)
+            if path == "/proc" and _mount_own_proc(libc, target):
+                own_proc = True
+                visible.append(path)
+                continue
+            source = f"/proc/self/fd/{held[path]}".encode()
+            _check(libc.mount(source, target.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
+            if path not in ("/dev", "/proc"):
+                libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
             visible.append(path)
-            continue
-        _check(libc.mount(path.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
-        if path not in ("/dev", "/proc"):
-            libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
-        visible.append(path)
-    size = max(64, 4 * limits.file_size_mb)
-    os.mkdir(new + "/tmp")
-    opts = f"size={size}m,mode=0755,uid={uid},gid={uid}".encode()
-    _check(libc.mount(b"tmpfs", (new + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts), "private /tmp")
+    finally:
+        for fd in held.values():
+            os.close(fd)
     os.mkdir(new + "/.old")
     if libc.syscall(number, new.encode(), (new + "/.old").encode()) != 0:
         err = ctypes.get_errno()
@@ -354,9 +364,20 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     size = max(64, 4 * limits.file_size_mb)
     opts = f"size={size}m,mode=0755,uid={uid},gid={uid}".encode()
-    # Everything the grader staged in /tmp (pytest's tmp folders, other submissions) vanishes.
-    _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
-    keep = _python_paths()
+    keep = _python_paths()  # before /tmp is covered: the project may live under /tmp
+    # Everything the grader staged in /tmp (pytest's tmp folders, other submissions) vanishes,
+    # but for the Python installation and this package, bound back from descriptors held open.
+    under_tmp = {k: os.open(k, getattr(os, "O_PATH", os.O_RDONLY)) for k in keep if k.startswith("/tmp/")}
+    try:
+        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
+        for path, fd in sorted(under_tmp.items()):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
+                   f"keep {path} visible")
+            libc.mount(None, path.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+    finally:
+        for fd in under_tmp.values():
+            os.close(fd)
     covers = {os.path.realpath(p) for p in plan.hide if os.path.isdir(p)}
     if uid != os.getuid():
         # A worker with a uid of its own cannot cross e.g. /root (mode 0700) to reach

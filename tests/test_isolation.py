@@ -593,3 +593,50 @@ def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
         assert p.double(3.0) == 6.0
     finally:
         session.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount namespaces are Linux only")
+@pytest.mark.parametrize("build", ["_private_root", "_private_mounts"])
+def test_an_installation_under_tmp_stays_visible_and_its_neighbours_do_not(tmp_path, build):
+    """A project cloned under /tmp: its virtual environment and package must reach the worker
+    (the sandbox covers /tmp with its own), and nothing else of the machine's /tmp may."""
+    import json
+
+    from autograder import sandbox
+
+    if not str(tmp_path.resolve()).startswith("/tmp/"):
+        pytest.skip("the test's temporary folder is not under /tmp")
+    kept = tmp_path / "project" / ".venv"
+    kept.mkdir(parents=True)
+    (kept / "lib.py").write_text("X = 1\n")
+    (tmp_path / "project" / "solutions").mkdir()
+    (tmp_path / "project" / "solutions" / "answer.py").write_text("ANSWER = 42\n")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child builds the worker's file system and reports what it sees
+        try:
+            os.close(r)
+            real = sandbox._python_paths()
+            sandbox._python_paths = lambda: real + [str(kept.resolve())]
+            if not sandbox._unshare(os.geteuid() == 0):
+                os.write(w, b'{"skip": "no namespaces"}')
+                os._exit(0)
+            limits = LIMITS
+            if build == "_private_root":
+                sandbox._private_root(os.getuid(), limits)
+            else:
+                sandbox._private_mounts(sandbox.Plan(limits=limits, hide=[], cgroups={}), os.getuid(), limits)
+            seen = {"kept": (kept / "lib.py").read_text() if (kept / "lib.py").exists() else None,
+                    "solutions": (tmp_path / "project" / "solutions").exists()}
+            os.write(w, json.dumps(seen).encode())
+        except BaseException as exc:  # noqa: BLE001
+            os.write(w, json.dumps({"error": repr(exc)}).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as pipe:
+        seen = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    if "skip" in seen:
+        pytest.skip(seen["skip"])
+    assert seen == {"kept": "X = 1\n", "solutions": False}
