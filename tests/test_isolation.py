@@ -229,8 +229,12 @@ def test_hidden_folders_and_other_submissions_cannot_be_read(proxy, submission_d
     assert proxy.read(str(secret)).startswith("DENIED")
     assert proxy.read(str(bob)).startswith("DENIED")
     assert "bob" not in str(proxy.listdir(str(submission_dir.parent)))
-    # The student's own files are there, in a private /tmp that holds nothing else.
-    assert proxy.listdir("/tmp") == ["submission"]
+    # The student's own files are there, in a private /tmp that holds nothing else but, for a
+    # project cloned under /tmp, the way to its installation (bound read-only).
+    from autograder import sandbox
+
+    installation = {Path(p).parts[2] for p in sandbox._python_paths() if p.startswith("/tmp/")}
+    assert sorted(proxy.listdir("/tmp")) == sorted({"submission"} | installation)
     assert proxy.read("/tmp/submission/mod.py").startswith("READ:")
 
 
