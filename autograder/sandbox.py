@@ -26,6 +26,7 @@ syscalls   seccomp: no ptrace, mount, unshare, bpf, ... unavailable
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -279,6 +280,26 @@ MS_REMOUNT = 0x20
 MNT_DETACH = 2
 
 
+@contextlib.contextmanager
+def _held(paths: list[str]):
+    """{path: descriptor} for folders opened now, before a tmpfs may cover them; closed after."""
+    fds: dict[str, int] = {}
+    try:
+        for path in paths:
+            fds[path] = os.open(path, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
+        yield fds
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _bind_held(libc, fd: int, target: str, what: str, read_only: bool) -> None:
+    """Bind the folder behind ``fd`` at ``target``: reachable even where its own path is covered."""
+    _check(libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, MS_BIND | MS_REC, None), what)
+    if read_only:
+        libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+
+
 def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
     """Switch to a new root that holds only allowed folders (an allow-list, as bubblewrap builds).
 
@@ -297,8 +318,7 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
     # environment may live under /tmp, and are then bound from these descriptors.
     wanted = [p for p in SYSTEM_DIRS if os.path.lexists(p)] + _python_paths()
     links = {p: os.readlink(p) for p in wanted if os.path.islink(p)}
-    held = {p: os.open(p, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY) for p in wanted if p not in links}
-    try:
+    with _held([p for p in wanted if p not in links]) as held:
         # Build the new root in a small tmpfs that nobody else can see.
         _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0700"), "scratch /tmp")
         new = "/tmp/root"
@@ -321,14 +341,8 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
                 own_proc = True
                 visible.append(path)
                 continue
-            source = f"/proc/self/fd/{held[path]}".encode()
-            _check(libc.mount(source, target.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
-            if path not in ("/dev", "/proc"):
-                libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+            _bind_held(libc, held[path], target, f"bind {path}", read_only=path not in ("/dev", "/proc"))
             visible.append(path)
-    finally:
-        for fd in held.values():
-            os.close(fd)
     os.mkdir(new + "/.old")
     if libc.syscall(number, new.encode(), (new + "/.old").encode()) != 0:
         err = ctypes.get_errno()
@@ -365,19 +379,6 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
     size = max(64, 4 * limits.file_size_mb)
     opts = f"size={size}m,mode=0755,uid={uid},gid={uid}".encode()
     keep = _python_paths()  # before /tmp is covered: the project may live under /tmp
-    # Everything the grader staged in /tmp (pytest's tmp folders, other submissions) vanishes,
-    # but for the Python installation and this package, bound back from descriptors held open.
-    under_tmp = {k: os.open(k, getattr(os, "O_PATH", os.O_RDONLY)) for k in keep if k.startswith("/tmp/")}
-    try:
-        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
-        for path, fd in sorted(under_tmp.items()):
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
-                   f"keep {path} visible")
-            libc.mount(None, path.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
-    finally:
-        for fd in under_tmp.values():
-            os.close(fd)
     covers = {os.path.realpath(p) for p in plan.hide if os.path.isdir(p)}
     if uid != os.getuid():
         # A worker with a uid of its own cannot cross e.g. /root (mode 0700) to reach
@@ -386,19 +387,17 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
     # A hidden folder inside a kept one is still hidden; a kept folder inside a hidden one is bound back.
     covers = {c for c in covers if c not in ("/", "/tmp") and not c.startswith("/tmp/") and c not in keep}
     outermost = sorted(c for c in covers if not any(c.startswith(o + os.sep) for o in covers))
-    rebind = {k: os.open(k, getattr(os, "O_PATH", os.O_RDONLY)) for k in keep
-              if any(k.startswith(c + os.sep) for c in outermost)}
-    try:
+    # Everything the grader staged in /tmp (pytest's tmp folders, other submissions) vanishes, and
+    # so do the hidden folders, but for the Python installation and this package under them.
+    covered = [k for k in keep if k.startswith("/tmp/") or any(k.startswith(c + os.sep) for c in outermost)]
+    with _held(covered) as held:
+        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
         for cover in outermost:
             _check(libc.mount(b"tmpfs", cover.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0755"),
                    f"hide {cover}")
-        for path, fd in sorted(rebind.items()):
+        for path, fd in sorted(held.items()):
             os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None),
-                   f"keep {path} visible")
-    finally:
-        for fd in rebind.values():
-            os.close(fd)
+            _bind_held(libc, fd, path, f"keep {path} visible", read_only=path.startswith("/tmp/"))
     return outermost
 
 
