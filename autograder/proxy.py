@@ -272,10 +272,7 @@ def _run_local(fn, who: "_Running", args, kwargs):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError as exc:
-        message = str(exc)
-        if "not implemented" not in message.lower():
-            message = f"{_who(who.target, who.args)}: not implemented yet"
-        raise errors.NotImplementedYet(message) from None
+        raise _not_implemented(str(exc), _who(who.target, who.args)) from None
 
 
 def _resolve_local(session, target: Remote) -> Any:
@@ -334,10 +331,15 @@ def _problem(info: dict, target: Remote, args: tuple = ()) -> errors.SubmissionP
         return errors.StudentException(f"importing your code failed with {kind}: {message}{where}")
     who = _who(target, args)
     if info.get("not_implemented"):
-        if "not implemented" in message.lower():
-            return errors.NotImplementedYet(message)  # a stub's own words name its function
-        return errors.NotImplementedYet(f"{who}: not implemented yet ({message or 'NotImplementedError'})")
+        return _not_implemented(message, who)
     if kind == "StaleHandle":
         return errors.WorkerDied(message)
     where = f"\nTraceback (your code):\n{tb}" if tb else ""
     return errors.StudentException(f"{who} raised {kind}: {message}{where}")
+
+
+def _not_implemented(message: str, who: str) -> errors.NotImplementedYet:
+    """A NotImplementedError's message, in the worker or in-process alike."""
+    if "not implemented" in message.lower():
+        return errors.NotImplementedYet(message)  # a stub's own words name its function
+    return errors.NotImplementedYet(f"{who}: not implemented yet ({message or 'NotImplementedError'})")
