@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import Assignment
-from .ingest import Submission
+from .ingest import Submission, file_name
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,16 @@ class GradeTask:
 
 
 def judge_args(task: GradeTask) -> list[str]:
+    # Every value travels inside its option (--student=ID): in an argument of its own, a
+    # value starting with "-" is read by pytest as an option ("-pthis" imports a module)
+    # and one starting with "@" as a file of arguments.
     args = [
         task.tests_dir,
-        "--submission", task.submission,
-        "--assignment-dir", task.assignment_dir,
-        "--student", task.student,
-        "--results", task.results,
-        "--rootdir", task.tests_dir,
+        f"--submission={task.submission}",
+        f"--assignment-dir={task.assignment_dir}",
+        f"--student={task.student}",
+        f"--results={task.results}",
+        f"--rootdir={task.tests_dir}",
         "-p", "no:cacheprovider",
         # A judge needs none of these, and they cost more than the tests: log capture
         # around every phase, and a full garbage collection after every run.
@@ -75,15 +78,14 @@ def judge_args(task: GradeTask) -> list[str]:
         "-q", "--no-header", "-rN",
     ]
     if task.reference_dir:
-        args += ["--reference-dir", task.reference_dir]
+        args.append(f"--reference-dir={task.reference_dir}")
     if task.seed is not None:
-        args += ["--seed", str(task.seed)]
+        args.append(f"--seed={task.seed}")
     if task.isolation:
-        args += ["--isolation", task.isolation]
+        args.append(f"--isolation={task.isolation}")
     if task.public_only:
         args.append("--public-only")
-    for path in task.hide:
-        args += ["--hide", path]
+    args += [f"--hide={path}" for path in task.hide]
     return args
 
 
@@ -250,15 +252,20 @@ def grade_batch(
     resume: bool = False,
     on_result: Callable[[dict], None] = lambda doc: None,
 ) -> list[dict]:
-    """Grade every submission; writes ``out_dir/<student>.json`` as each one finishes."""
+    """Grade every submission; writes ``out_dir/<file name>.json`` as each one finishes.
+
+    The file name is the student id when that makes a safe one (``ingest.file_name``).
+    """
     from .judge import write_json
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     docs: dict[str, dict] = {}
     tasks: list[GradeTask] = []
+    # Workers must not see the other students' uploads either: where they came from.
+    hide = (str(out_dir), *sorted({str(sub.source.parent) for sub in submissions if sub.source}))
     for sub in submissions:
-        path = out_dir / f"{sub.student}.json"
+        path = out_dir / f"{sub.file_name}.json"
         if resume and path.is_file():
             previous = json.loads(path.read_text())
             if not previous.get("error"):
@@ -275,7 +282,7 @@ def grade_batch(
             assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
             submission=str(sub.folder), student=sub.student, results=str(path),
             reference_dir=str(reference_dir), seed=seed, isolation=isolation,
-            hide=(str(out_dir),),
+            hide=hide,
         ))
     jobs = jobs or min(os.cpu_count() or 1, max(len(tasks), 1))
     if tasks and jobs == 1 and not dask:
@@ -344,4 +351,4 @@ def _fill_max_score(docs: list[dict], out_dir: Path) -> None:
     for doc in docs:
         if doc.get("max_score") is None:
             doc["max_score"] = max(known)
-            write_json(out_dir / f"{doc['student']}.json", doc)
+            write_json(out_dir / f"{file_name(doc['student'])}.json", doc)

@@ -1,15 +1,17 @@
 """Tests of autograder.ingest: a SUBMISSIONS_DIR of folders and zips -> clean per-student folders."""
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from autograder import ingest
-from autograder.ingest import Submission, discover
+from autograder.ingest import Submission, discover, file_name, printable
 
 PRIMARY = "backprop"
 CODE = b"def sigmoid_forward(x):\n    return x\n"
@@ -59,19 +61,11 @@ def by_id(found: list[Submission]) -> dict[str, Submission]:
 # --------------------------------------------------------------------- folders
 
 
-def test_plain_folder_is_used_as_is(subs, staging):
-    write(subs / "alice" / "backprop.py")
-    write(subs / "alice" / "backprop_torch.py")
-    [sub] = discover(subs, staging, PRIMARY)
-    assert sub == Submission("alice", subs / "alice", None)
-    assert not staging.exists()  # nothing to extract, nothing copied
-
-
 def test_module_one_level_down_is_found(subs, staging):
     write(subs / "alice" / "backprop" / "backprop.py")
     write(subs / "alice" / "README.txt", b"hi")
     [sub] = discover(subs, staging, PRIMARY)
-    assert sub.folder == subs / "alice" / "backprop"
+    assert sub.folder == staging / "alice" / "backprop"
     assert sub.problem is None
 
 
@@ -79,14 +73,14 @@ def test_module_two_levels_down_is_found_but_macosx_is_not(subs, staging):
     write(subs / "alice" / "__MACOSX" / "x" / "backprop.py", b"junk")
     write(subs / "alice" / "hw" / "code" / "backprop.py")
     [sub] = discover(subs, staging, PRIMARY)
-    assert sub.folder == subs / "alice" / "hw" / "code"
+    assert sub.folder == staging / "alice" / "hw" / "code"
 
 
 def test_folder_without_the_module_is_graded_as_is(subs, staging):
     write(subs / "bob" / "notes.txt", b"I did not finish")
     (subs / "carl").mkdir()
     found = discover(subs, staging, PRIMARY)
-    assert found == [Submission("bob", subs / "bob", None), Submission("carl", subs / "carl", None)]
+    assert found == [Submission("bob", staging / "bob", None), Submission("carl", staging / "carl", None)]
 
 
 def test_hidden_entries_and_stray_files_are_ignored(subs, staging):
@@ -182,8 +176,8 @@ def test_folder_with_a_zip_and_other_files_is_taken_as_a_folder(subs, staging):
     make_zip(subs / "alice" / "old.zip", {"backprop.py": b"old"})
     write(subs / "alice" / "backprop.py")
     [sub] = discover(subs, staging, PRIMARY)
-    assert sub.folder == subs / "alice"
-    assert not staging.exists()
+    assert sub.folder == staging / "alice"
+    assert tree(sub.folder) == ["backprop.py", "old.zip"]
 
 
 def test_broken_zip_becomes_a_problem_naming_the_file(subs, staging):
@@ -284,3 +278,233 @@ def test_extract_refuses_without_writing_anything(tmp_path):
     with pytest.raises(ValueError, match="unsafe path '../bad.py'"):
         ingest.extract(archive, target)
     assert tree(target) == []  # the check runs before any file is written
+
+
+# --------------------------------------------------------------------- links and special files
+# A submission folder is copied into staging without following links; what the copy cannot hold
+# as a plain file or folder is refused with a message, and the batch goes on.
+
+LINK_ADVICE = "upload the files themselves."
+
+
+def course_solution(tmp_path: Path) -> Path:
+    """A stand-in for <course>/solutions/backprop: full marks if a student could point at it."""
+    return write(tmp_path / "course" / "solutions" / "backprop" / "backprop.py", b"# the reference\n").parent
+
+
+def test_plain_folder_is_copied_into_staging(subs, staging):
+    write(subs / "alice" / "backprop.py")
+    write(subs / "alice" / "data" / "weights.npy", b"\x93NUMPY")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("alice", staging / "alice", None)
+    assert tree(sub.folder) == ["backprop.py", "data", "data/weights.npy"]
+    assert (sub.folder / "backprop.py").read_bytes() == CODE
+    assert tree(subs) == ["alice", "alice/backprop.py", "alice/data", "alice/data/weights.npy"]  # untouched
+
+
+def test_a_folder_linked_to_the_solutions_is_refused(subs, staging, tmp_path):
+    (subs / "mallory").mkdir()
+    (subs / "mallory" / "hw").symlink_to(course_solution(tmp_path), target_is_directory=True)
+    write(subs / "zoe" / "backprop.py")
+    found = by_id(discover(subs, staging, PRIMARY))
+    assert found["mallory"] == Submission("mallory", None, f"hw is a symbolic link; {LINK_ADVICE}")
+    assert found["zoe"] == Submission("zoe", staging / "zoe", None)  # the batch goes on
+    assert not list(staging.rglob("backprop.py"))[1:]  # only zoe's file reached staging
+
+
+def test_a_folder_linked_to_a_classmate_is_refused(subs, staging):
+    write(subs / "alice" / "backprop.py", b"# alice's work\n")
+    (subs / "bob").mkdir()
+    (subs / "bob" / "hw").symlink_to("../alice")
+    found = by_id(discover(subs, staging, PRIMARY))
+    assert found["bob"].folder is None
+    assert found["bob"].problem == f"hw is a symbolic link; {LINK_ADVICE}"
+    assert not (staging / "bob").exists()
+
+
+def test_a_linked_file_is_refused(subs, staging, tmp_path):
+    (subs / "mallory" / "hw").mkdir(parents=True)
+    (subs / "mallory" / "hw" / "backprop.py").symlink_to(course_solution(tmp_path) / "backprop.py")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("mallory", None, f"hw/backprop.py is a symbolic link; {LINK_ADVICE}")
+
+
+def test_a_student_entry_that_is_a_link_is_refused(subs, staging, tmp_path):
+    write(subs / "bob" / "backprop.py")
+    (subs / "alice").symlink_to("bob")
+    (subs / "carol").symlink_to(course_solution(tmp_path))
+    make_zip(tmp_path / "elsewhere.zip", {"backprop.py": CODE})
+    (subs / "dave.zip").symlink_to(tmp_path / "elsewhere.zip")
+    (subs / "notes.txt").symlink_to(tmp_path / "elsewhere.zip")  # a stray file, link or not: ignored
+    found = discover(subs, staging, PRIMARY)
+    assert found == [
+        Submission("alice", None, f"alice is a symbolic link; {LINK_ADVICE}"),
+        Submission("bob", staging / "bob", None),
+        Submission("carol", None, f"carol is a symbolic link; {LINK_ADVICE}"),
+        Submission("dave", None, f"dave.zip is a symbolic link; {LINK_ADVICE}"),
+    ]
+
+
+def test_a_zip_in_a_folder_that_is_a_link_is_refused(subs, staging, tmp_path):
+    make_zip(tmp_path / "bob-upload.zip", {"backprop.py": CODE})
+    (subs / "mallory").mkdir()
+    (subs / "mallory" / "upload.zip").symlink_to(tmp_path / "bob-upload.zip")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("mallory", None, f"upload.zip is a symbolic link; {LINK_ADVICE}")
+
+
+def test_hard_links_are_refused(subs, staging, tmp_path):
+    solution = course_solution(tmp_path) / "backprop.py"
+    (subs / "mallory").mkdir()
+    os.link(solution, subs / "mallory" / "backprop.py")
+    make_zip(tmp_path / "x.zip", {"backprop.py": CODE})
+    os.link(tmp_path / "x.zip", subs / "eve.zip")
+    found = by_id(discover(subs, staging, PRIMARY))
+    assert found["mallory"].problem == f"backprop.py is a hard link to a file stored elsewhere too; {LINK_ADVICE}"
+    assert found["eve"].problem == f"eve.zip is a hard link to a file stored elsewhere too; {LINK_ADVICE}"
+    assert found["mallory"].folder is found["eve"].folder is None
+
+
+def test_named_pipes_and_sockets_are_refused(subs, staging, monkeypatch):
+    import socket
+
+    write(subs / "alice" / "backprop.py")
+    os.mkfifo(subs / "alice" / "pipe")
+    write(subs / "bob" / "backprop.py")
+    monkeypatch.chdir(subs / "bob")  # a relative name: socket paths are limited to ~100 bytes
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind("sock")
+    monkeypatch.undo()
+    found = by_id(discover(subs, staging, PRIMARY))  # returns: a pipe is never opened for reading
+    assert found["alice"].problem == f"pipe is a named pipe; {LINK_ADVICE}"
+    assert found["bob"].problem == f"sock is a socket; {LINK_ADVICE}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_device_files_are_refused(subs, staging):
+    write(subs / "alice" / "backprop.py")
+    os.mknod(subs / "alice" / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("alice", None, f"null is a device file; {LINK_ADVICE}")
+
+
+def test_links_inside_skipped_folders_do_not_matter(subs, staging, tmp_path):
+    write(subs / "alice" / "backprop.py")
+    (subs / "alice" / ".git").mkdir()
+    (subs / "alice" / ".git" / "HEAD").symlink_to(course_solution(tmp_path))
+    write(subs / "alice" / "__pycache__" / "backprop.cpython-311.pyc", b"\0")
+    write(subs / "alice" / ".ipynb_checkpoints" / "x.ipynb", b"{}")
+    write(subs / "alice" / "__MACOSX" / "._backprop.py", b"\0")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub.problem is None
+    assert tree(sub.folder) == ["backprop.py"]
+
+
+def test_the_graded_folder_lies_inside_the_students_copy(subs, staging):
+    write(subs / "alice" / "hw" / "code" / "backprop.py")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub.folder == staging / "alice" / "hw" / "code"
+    assert sub.folder.resolve().is_relative_to((staging / "alice").resolve())
+
+
+def test_a_folder_over_the_file_limit_is_refused_quickly(subs, staging):
+    write(subs / "alice" / "backprop.py")
+    many = subs / "alice" / "many"
+    many.mkdir()
+    for i in range(20_000):
+        (many / f"{i}").touch()
+    start = time.monotonic()
+    [sub] = discover(subs, staging, PRIMARY)
+    assert time.monotonic() - start < 2.0  # stops at the limit, does not read the 20000
+    assert sub == Submission("alice", None, "alice holds more than 2000 files; remove data files and outputs.")
+
+
+def test_a_folder_over_the_size_limit_is_refused(subs, staging, monkeypatch):
+    monkeypatch.setattr(ingest, "MAX_UNZIPPED_BYTES", 1000)
+    write(subs / "alice" / "backprop.py")
+    write(subs / "alice" / "a.bin", b"\0" * 600)
+    write(subs / "alice" / "b.bin", b"\0" * 600)
+    write(subs / "bob" / "a.bin", b"\0" * 1000)
+    found = by_id(discover(subs, staging, PRIMARY))
+    assert found["alice"] == Submission("alice", None, "alice holds more than 1000 bytes; remove data files and outputs.")
+    assert found["bob"].problem is None
+
+
+def test_a_folder_that_takes_too_long_to_read_is_refused(subs, staging, monkeypatch):
+    monkeypatch.setattr(ingest, "SCAN_SECONDS", 0.0)
+    write(subs / "alice" / "backprop.py")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("alice", None, "alice took more than 0 s to read; remove data files and outputs.")
+
+
+def test_an_unreadable_file_is_a_problem_not_a_crash(subs, staging, monkeypatch):
+    write(subs / "alice" / "backprop.py")
+    real_open = os.open
+
+    def failing_open(path, flags, *args, **kwargs):
+        if str(path).endswith("backprop.py"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(ingest.os, "open", failing_open)
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub == Submission("alice", None, "could not read backprop.py: Permission denied.")
+
+
+# --------------------------------------------------------------------- student ids as file names
+
+
+def test_plain_ids_are_their_own_file_names():
+    for student in ["alice", "s1234567", "John Smith_12345_assignsubmission_file_", "王小明", "o'brien, pat",
+                    "-pthis", "@ids", "=HYPERLINK(x)"]:
+        assert file_name(student) == student
+
+
+def test_ids_with_controls_or_separators_get_a_hash():
+    digest = hashlib.sha256("a\x1bb\n".encode()).hexdigest()[:12]
+    assert file_name("a\x1bb\n") == f"a_b_~{digest}"
+    assert file_name("a/b\\c") == "a_b_c~" + hashlib.sha256(b"a/b\\c").hexdigest()[:12]
+    assert file_name("\u202eevil") == "_evil~" + hashlib.sha256("\u202eevil".encode()).hexdigest()[:12]
+
+
+def test_long_ids_are_cut_to_a_short_name():
+    long_a, long_b = "x" * 250 + "a", "x" * 250 + "b"
+    names = [file_name(long_a), file_name(long_b)]
+    assert names[0] != names[1]
+    for name in names:
+        assert len(name.encode()) <= 120 and name.startswith("x" * 90) and "~" in name
+    cjk = file_name("王" * 100)  # 300 bytes in UTF-8
+    assert len(cjk.encode()) <= 120 and cjk.startswith("王" * 30)
+
+
+def test_two_ids_never_share_a_file_name():
+    ids = ["a b", "a_b", "a\nb", "a\tb", "a~b", "a/b", "a\\b", "x" * 251, "x" * 252, "x" * 100, ".a", "_a",
+           "A", "a"]
+    ids.append(file_name("a\nb"))  # an id spelled like another's cleaned name
+    names = [file_name(s) for s in ids]
+    assert len(set(names)) == len(ids), names
+    for name in names:
+        assert name.isprintable() and "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+def test_staging_folder_is_named_by_the_file_name(subs, staging):
+    student = "x" * 251
+    make_zip(subs / f"{student}.zip", {"backprop.py": CODE})
+    write(subs / "a\x1bb" / "backprop.py")
+    found = by_id(discover(subs, staging, PRIMARY))
+    assert found[student].folder == staging / file_name(student)
+    assert found["a\x1bb"].folder == staging / file_name("a\x1bb")
+    assert sorted(p.name for p in staging.iterdir()) == sorted([file_name(student), file_name("a\x1bb")])
+
+
+def test_names_in_messages_are_escaped(subs, staging):
+    (subs / "mallory").mkdir()
+    (subs / "mallory" / "\x1b[2Jhw\n").symlink_to("..")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub.problem == f"\\x1b[2Jhw\\n is a symbolic link; {LINK_ADVICE}"
+
+
+def test_printable_escapes_controls_only():
+    assert printable("alice") == "alice"
+    assert printable("王小明 o'brien") == "王小明 o'brien"
+    assert printable("a\x1b[31mb\nc\td\x7f\x85\u202e\udc80") == "a\\x1b[31mb\\nc\\td\\x7f\\x85\\u202e\\udc80"
