@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from .ingest import printable
 
 STATUS_STYLE = {
     "passed": ("PASS", "green"),
@@ -82,32 +85,45 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
                 notes = (notes + "; " if notes else "") + f"{crashed} test(s) crashed or timed out"
         max_score = doc.get("max_score")
         table.add_row(
-            Text(doc["student"]),
+            Text(printable(doc["student"])),
             f"{doc['score']:g} / {max_score:g}" if max_score is not None else f"{doc['score']:g}",
             _pct(doc),
             f"{passed} / {len(counted)}",
-            Text(notes),
+            Text(printable(notes)),
         )
     return table
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A text cell that a spreadsheet shows as text and a terminal shows as is."""
+    text = printable(text)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def write_grades_csv(docs: list[dict], path: Path) -> None:
-    """A gradebook: one row per student, ready for an LMS import."""
+    """A gradebook: one row per student, ready for an LMS import. Replaced whole (atomically),
+    so it can be rewritten as results arrive and a reader never sees half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error"])
         for doc in docs:
             counted = [t for t in doc.get("tests", []) if t.get("outcome") != "skipped"]
             max_score = doc.get("max_score") or 0
             writer.writerow([
-                doc["student"],
+                csv_text(doc["student"]),
                 f"{doc['score']:g}",
                 f"{max_score:g}",
                 f"{100 * doc['score'] / max_score:.1f}" if max_score else "",
                 sum(t.get("outcome") == "passed" for t in counted),
                 len(counted),
-                "; ".join(doc.get("mistakes", [])),
-                doc.get("error", ""),
+                csv_text("; ".join(doc.get("mistakes", []))),
+                csv_text(doc.get("error", "")),
             ])
+    os.replace(tmp, path)

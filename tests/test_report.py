@@ -241,3 +241,48 @@ def test_every_status_has_a_label():
     labels = {label for label, _ in report.STATUS_STYLE.values()}
     assert {"PASS", "FAIL", "TODO", "ERROR", "CRASH", "NOT RUN", "SKIP", "GRADER"} <= labels
     assert all(re.fullmatch(r"[A-Z ]+", label) for label in labels)
+
+
+# --------------------------------------------------------------------- untrusted text: formulas, controls
+
+
+def test_grades_csv_neutralises_formulas_in_every_text_column(tmp_path):
+    docs = [
+        doc('=HYPERLINK("http://evil.example","click")', [t("a", "passed", 1, 1)]),
+        doc("@SUM(A1:A9)", [t("a", "passed", 1, 1)], mistakes=["=1+1", "plain"]),
+        doc("+61+0", [t("a", "passed", 1, 1)]),
+        doc("-pthis", [t("a", "passed", 1, 1)]),
+        doc("\tx", [t("a", "passed", 1, 1)]),
+        dict(error_document("\rx", "backprop", "broken"), error="=cmd|' /C calc'!A0"),
+    ]
+    report.write_grades_csv(docs, tmp_path / "g.csv")
+    rows = read_csv(tmp_path / "g.csv")[1:]
+    assert [r[0] for r in rows] == ['\'=HYPERLINK("http://evil.example","click")', "'@SUM(A1:A9)", "'+61+0",
+                                    "'-pthis", "\\tx", "\\rx"]  # escaped: no longer a tab or CR first
+    assert rows[1][6] == "'=1+1; plain"
+    assert rows[5][7] == "'=cmd|' /C calc'!A0"
+    assert rows[0][1:6] == ["1", "1", "100.0", "1", "1"]  # numbers stay numbers
+
+
+def test_grades_csv_escapes_control_characters(tmp_path):
+    report.write_grades_csv([doc("a\x1b[31mb\nc\u202e", [t("a", "passed", 1, 1)])], tmp_path / "g.csv")
+    text = (tmp_path / "g.csv").read_text()
+    assert "\x1b" not in text and "\u202e" not in text
+    assert read_csv(tmp_path / "g.csv")[1][0] == "a\\x1b[31mb\\nc\\u202e"
+
+
+def test_grades_csv_is_replaced_whole(tmp_path):
+    path = tmp_path / "grades.csv"
+    report.write_grades_csv([ALICE, BOB], path)
+    report.write_grades_csv([ALICE], path)
+    assert [r[0] for r in read_csv(path)] == ["student", "alice"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"]
+
+
+def test_gradebook_escapes_control_characters():
+    d = error_document("eve\x1b[2J\u202e", "backprop", "hw\x1b]0;owned\x07 is a symbolic link\nmore")
+    text = render(report.gradebook_table([d, dict(ALICE, student="a\nb")], "t"))
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    rows = rows_of(text)
+    assert rows[0][0] == "eve\\x1b[2J\\u202e" and rows[0][4] == "hw\\x1b]0;owned\\x07 is a symbolic link"
+    assert rows[1][0] == "a\\nb"
