@@ -34,3 +34,9 @@ class BudgetExhausted(SubmissionProblem):
 
 class BadReturn(SubmissionProblem):
     """The student's code returned something that cannot be compared (wrong type)."""
+
+
+class GraderFault(Exception):
+    """The grader or its machine failed (a fork server that does not answer, a broken sandbox).
+
+    Not an AssertionError: the judge records it as a grader error, never as the student's."""

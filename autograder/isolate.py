@@ -23,6 +23,7 @@ import secrets
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -160,6 +161,63 @@ def wait_for(sock: socket.socket, events: int, seconds: float) -> bool:
     return bool(poller.poll(math.ceil(seconds * 1000)))
 
 
+# ------------------------------------------------------------------ files
+
+MAX_FILES = 2000  # as many as ingest lets a zip hold
+MAX_BYTES = 64 * 2**20
+_SKIPPED_FOLDERS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}
+
+
+def read_submission(folder: Path, modules: list[str] | None = None) -> dict[str, bytes]:
+    """The files a worker gets, by path relative to ``folder``, read here in the judge.
+
+    With ``modules``, only ``<module>.py`` of each: the reference's worker never
+    receives its tests, samples or mistake catalogue. Links and special files
+    are skipped (a link could point at the solutions), folder links are not
+    followed, and the scan is bounded in entries and bytes.
+    """
+    folder = Path(folder)
+    if modules is not None:
+        files = {}
+        for name in (f"{m}.py" for m in modules):
+            data = _read_regular(folder / name)
+            if data is not None:
+                files[name] = data
+        return files
+    files, total, seen = {}, 0, 0
+    for here, dirs, names in os.walk(folder):  # followlinks=False: a linked folder is not entered
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS)
+        seen += len(dirs) + len(names)
+        if seen > 4 * MAX_FILES or len(files) > MAX_FILES:
+            raise errors.SubmissionProblem(
+                f"the submission holds more than {MAX_FILES} files; submit only your .py files (and small data files)")
+        for name in sorted(names):
+            path = Path(here, name)
+            data = _read_regular(path)
+            if data is None:
+                continue
+            total += len(data)
+            if total > MAX_BYTES:
+                raise errors.SubmissionProblem(
+                    f"the submission is larger than {MAX_BYTES // 2**20} MiB; remove data files and outputs")
+            files[path.relative_to(folder).as_posix()] = data
+    return files
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """A regular file's bytes (at most one more than MAX_BYTES), or None for a link, a folder,
+    a FIFO, a device or a file gone meanwhile."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None  # a link (ELOOP), or gone
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return None
+        return fh.read(MAX_BYTES + 1)
+
+
 # ------------------------------------------------------------------ launchers
 
 
@@ -189,7 +247,7 @@ class ForkLauncher:
     @classmethod
     def shared(cls) -> "ForkLauncher":
         with cls._lock:
-            if cls._instance is None or cls._instance.proc.poll() is not None:
+            if cls._instance is None or cls._instance.broken or cls._instance.proc.poll() is not None:
                 cls._instance = cls()
             return cls._instance
 
@@ -201,54 +259,89 @@ class ForkLauncher:
             stdin=subprocess.DEVNULL,
             env=worker_env(),
             cwd="/",
+            # Its own session: a signal sent to the judge's process group (a terminal's Ctrl-C
+            # aside, by a worker that found it) does not reach the server, and the reverse.
+            start_new_session=True,
         )
         theirs.close()
         self.sock = mine
         self.lock = threading.Lock()
         self.ready_info: dict | None = None
+        self.last_id = 0
+        self.broken = False
         atexit.register(self.shutdown)
 
     def _request(self, msg: dict, timeout: float = 30.0) -> tuple[dict, list[int]]:
+        """Send one request and return its reply. Each carries an id: a reply that arrives after
+        its request gave up can never be taken for the next one's (another student's worker).
+        A server that does not answer in time is broken: it is stopped, and replaced for the
+        next request."""
         with self.lock:
-            if self.ready_info is None:
-                self.sock.settimeout(READY_SECONDS)
-                data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4)
-                if not data:
-                    raise RuntimeError("the fork server failed to start; run `python -m autograder.server` to see why")
-                self.ready_info, _ = wire.unpack(data)
-            self.sock.settimeout(timeout)
-            self.sock.send(wire.pack(msg))
+            if self.broken:
+                raise errors.GraderFault("the fork server was stopped after it failed to answer")
+            try:
+                if self.ready_info is None:
+                    self.ready_info, _ = self._reply(None, time.monotonic() + READY_SECONDS)
+                self.last_id += 1
+                self.sock.settimeout(timeout)
+                self.sock.send(wire.pack({**msg, "id": self.last_id}))
+                return self._reply(self.last_id, time.monotonic() + timeout)
+            except (OSError, EOFError, wire.WireError) as exc:
+                self._stop()
+                if isinstance(exc, socket.timeout):
+                    raise errors.GraderFault(f"the fork server did not answer {msg.get('op')!r} within "
+                                             f"{timeout:g} s; it was replaced") from None
+                raise errors.GraderFault(f"the fork server failed ({type(exc).__name__}: {exc})") from None
+
+    def _reply(self, want: int | None, deadline: float) -> tuple[dict, list[int]]:
+        """The reply with id ``want`` (None: the ready message); late replies to earlier requests
+        are dropped, with the descriptors they carried."""
+        while True:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
             data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4)
-        if not data:
-            raise RuntimeError("the fork server exited")
-        reply, _ = wire.unpack(data)
-        return reply, fds
+            if not data:
+                raise EOFError("the fork server exited; run `python -m autograder.server` to see why")
+            reply, _ = wire.unpack(data)
+            if reply.get("id") == want:
+                return reply, fds
+            for fd in fds:
+                os.close(fd)
+
+    def _stop(self) -> None:
+        self.broken = True
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
 
     def warm(self) -> None:
         """Wait until the server has imported its libraries (so timings exclude that)."""
         self._request({"op": "noop"})
 
-    def spawn(self, submission: Path, modules: list[str], limits: Limits, hide: list[str]) -> WorkerConn:
-        reply, fds = self._request(
-            {"op": "spawn", "submission": str(submission), "modules": modules,
-             "limits": limits.as_dict(), "hide": hide, "cpus": _cpus()}
-        )
+    def spawn(self, limits: Limits, hide: list[str]) -> WorkerConn:
+        reply, fds = self._request({"op": "spawn", "limits": limits.as_dict(), "hide": hide, "cpus": _cpus()})
         if not reply.get("ok"):
             for fd in fds:
                 os.close(fd)
-            raise RuntimeError(f"could not start a worker: {reply.get('error')}")
+            raise errors.GraderFault(f"the fork server could not start a worker: {reply.get('error')}")
         sock = socket.socket(fileno=fds[0])
-        conn = WorkerConn(pid=reply["pid"], sock=sock, out_fd=fds[1], isolation={}, limits=limits, launcher=self)
-        return conn
+        return WorkerConn(pid=reply["pid"], sock=sock, out_fd=fds[1], isolation={}, limits=limits, launcher=self)
+
+    # A stopped server's workers died with it (their parent-death signal): nothing left to ask.
 
     def kill(self, conn: WorkerConn) -> dict:
+        if self.broken:
+            return {}
         reply, _ = self._request({"op": "kill", "pid": conn.pid})
         return reply.get("status", {})
 
     def end(self, conn: WorkerConn) -> None:
-        self._request({"op": "end", "pid": conn.pid})
+        if not self.broken:
+            self._request({"op": "end", "pid": conn.pid})
 
     def wait(self, conn: WorkerConn, timeout: float = 1.0) -> dict:
+        if self.broken:
+            return {}
         reply, _ = self._request({"op": "wait", "pid": conn.pid, "timeout": timeout}, timeout=timeout + 30)
         return reply.get("status", {})
 
@@ -269,7 +362,7 @@ class SpawnLauncher:
     def warm(self) -> None:
         pass
 
-    def spawn(self, submission: Path, modules: list[str], limits: Limits, hide: list[str]) -> WorkerConn:
+    def spawn(self, limits: Limits, hide: list[str]) -> WorkerConn:
         import json
 
         listener = socket.create_server(("127.0.0.1", 0))
@@ -277,8 +370,7 @@ class SpawnLauncher:
         token = secrets.token_hex(16)
         proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", "--connect", f"127.0.0.1:{listener.getsockname()[1]}",
-             "--token", token, "--submission", str(submission), "--modules", ",".join(modules),
-             "--limits", json.dumps(limits.as_dict())],
+             "--token", token, "--limits", json.dumps(limits.as_dict())],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=worker_env(),
         )
@@ -349,13 +441,14 @@ class Reply:
 class Session:
     """One submission's connection to its (replaceable) worker."""
 
-    def __init__(self, submission: Path, modules: list[str], limits: Limits, hide: list[str], mode: str) -> None:
+    def __init__(self, submission: Path, modules: list[str], limits: Limits, hide: list[str], mode: str,
+                 modules_only: bool = False) -> None:
         self.submission = Path(submission).resolve()
         self.modules = list(modules)
+        self.modules_only = modules_only  # the reference's worker: its modules, never its tests
         self.limits = limits
         self.hide = hide
         self.mode = mode
-        self.launcher = launcher_for(mode)
         self.conn: WorkerConn | None = None
         self.generation = 0
         self.spent = 0.0
@@ -366,6 +459,12 @@ class Session:
         self.starting: threading.Thread | None = None
         self.active = limits  # the limits of the test now running
         self.release_pending = False
+        self._files: tuple[list, bytes] | None = None  # (index, blob), read once
+
+    @property
+    def launcher(self):
+        # Looked up at each start: a fork server that failed is replaced for the next worker.
+        return launcher_for(self.mode)
 
     # ---------------------------------------------------------- lifecycle
 
@@ -391,25 +490,40 @@ class Session:
         def start() -> None:
             try:
                 self._start(self.limits)
-            except errors.SubmissionProblem:
-                pass  # remembered; reported by the first test that needs the worker
+            except (errors.SubmissionProblem, errors.GraderFault):
+                pass  # remembered, or met again: reported by the first test that needs the worker
 
         self.starting = threading.Thread(target=start, daemon=True)
         self.starting.start()
 
     def _start(self, limits: Limits) -> None:
-        """Fork (or spawn) a worker and ask it to import the submission; replies are read later."""
+        """Start a worker, hand it the submission's files and ask it to import them; the replies
+        are read later.
+
+        The files go from here (the judge) to the worker over its own socket. The fork server
+        never reads them: every worker it forks inherits its memory, freed pages included, so a
+        submission could read there what the server read for an earlier one."""
         if self.import_failure is not None:
             raise self.import_failure
         self._check_budget()
+        if self._files is None:
+            only = self.modules if self.modules_only else None
+            try:
+                self._files = wire.pack_files(read_submission(self.submission, only))
+            except errors.SubmissionProblem as exc:
+                self.import_failure = exc
+                raise
+        index, blob = self._files
+        # A spawned worker imports numpy and torch before it reads: not the student's time.
+        patience = READY_SECONDS if self.mode == "spawn" else limits.call_seconds
         start = time.monotonic()
         try:
-            conn = self.launcher.spawn(self.submission, self.modules, limits, self.hide)
+            conn = self.launcher.spawn(limits, self.hide)
             conn.watch_output(self)
-            conn.send(wire.pack({"op": "import"}), limits.call_seconds)
-        except (RuntimeError, OSError) as exc:
-            self.import_failure = errors.WorkerDied(f"your code could not be started: {exc}")
-            raise self.import_failure from None
+            conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index}, [blob]), patience)
+            conn.send(wire.pack({"op": "import"}), patience)
+        except OSError as exc:
+            raise errors.GraderFault(f"a worker could not be started: {exc}") from None
         finally:
             self.spent += time.monotonic() - start
         self.conn = conn
@@ -424,9 +538,14 @@ class Session:
         try:
             # A spawned worker imports numpy and torch before it is ready: not the student's time.
             startup = READY_SECONDS if self.mode == "spawn" else conn.limits.call_seconds
-            ready = self._recv(conn, startup, what="starting your code")
+            try:
+                ready = self._recv(conn, startup, what="starting the sandbox")
+            except errors.WorkerDied as exc:
+                # No student code has run yet: whatever stopped the worker is the grader's.
+                raise errors.GraderFault(f"the worker stopped before it ran any student code: {exc.message}") from None
             if not ready.raw.get("ok", True):
-                raise errors.WorkerDied(f"the sandbox could not start: {ready.raw.get('error')}")
+                self._end_worker()
+                raise errors.GraderFault(f"the sandbox could not start: {str(ready.raw.get('error'))[:500]}")
             conn.isolation = ready.raw.get("isolation", {})
             self.isolation = conn.isolation
             reply = self._recv(conn, max(conn.limits.call_seconds - waited, 0.5), what="importing your modules")

@@ -159,7 +159,7 @@ class JudgeState:
         folder = self._need_reference()
         if self._reference_worker is None:
             # Trusted code: nothing to hide from it, and the sandbox it runs in is the student's.
-            self._reference_worker = _proxy_for(folder, self.assignment, self.isolation_mode, [])
+            self._reference_worker = _proxy_for(folder, self.assignment, self.isolation_mode, [], modules_only=True)
         return self._reference_worker
 
     def close(self) -> None:
@@ -203,13 +203,15 @@ class JudgeState:
         }
 
 
-def _proxy_for(folder: Path, assignment: Assignment, isolation: str, hide: list[str]) -> SubmissionProxy:
-    """A proxy to the modules in ``folder``: in a sandboxed worker, or imported here with isolation "none"."""
+def _proxy_for(folder: Path, assignment: Assignment, isolation: str, hide: list[str],
+               modules_only: bool = False) -> SubmissionProxy:
+    """A proxy to the modules in ``folder``: in a sandboxed worker, or imported here with isolation "none".
+    ``modules_only``: the worker gets the modules' files alone (the reference's folder holds its tests)."""
     modules, limits = list(assignment.modules), assignment.limits
     if isolation == "none":
         session = InProcessSession(folder, modules, limits)
     else:
-        session = Session(folder, modules, limits, hide, isolation)
+        session = Session(folder, modules, limits, hide, isolation, modules_only)
     return SubmissionProxy(session, modules, limits)
 
 

@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,13 @@ except ImportError:  # Windows: no rlimits; the spawned worker records that
     resource = None
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+NAMESPACE_FLAGS = (CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET)
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
@@ -77,19 +83,25 @@ class Plan:
     limits: Limits
     hide: list[str] = field(default_factory=list)  # folders the worker must not see
     cgroups: dict[str, str] = field(default_factory=dict)  # controller -> cgroup dir, made by the server
+    cpus: list[int] | None = None  # the judge's CPUs, which the worker shares
 
 
 # ----------------------------------------------------------------- cgroups
 
 
 class Cgroups:
-    """Per-worker cgroups for memory and process limits, managed by the (root) server.
+    """Per-worker cgroups for memory, processes and CPU, managed by the (root) server.
 
     Supports the unified hierarchy (v2) and the separate v1 controllers. Anything
     missing or not writable simply yields no cgroup, and the rlimit fallbacks apply.
+    CPU is limited per worker, not per process: a quota of one CPU (``cpu``) and
+    the judge's CPUs only (``cpuset``), so however many processes a submission
+    starts, together they use one CPU of its own judge's and slow no neighbour.
     """
 
     ROOT = Path("/sys/fs/cgroup")
+    CONTROLLERS = ("memory", "pids", "cpu", "cpuset")
+    PERIOD_US = 100_000
 
     def __init__(self) -> None:
         self.available: dict[str, Path] = {}
@@ -98,51 +110,85 @@ class Cgroups:
             return
         v2 = self.ROOT / "cgroup.controllers"
         if v2.exists():
-            base = self._v2_base()
+            base, enabled = self._v2_base()
             if base is not None:
-                self.available = {"memory": base, "pids": base}
+                self.available = {c: base for c in enabled}
                 self.version = 2
             return
-        for controller in ("memory", "pids"):
+        for controller in self.CONTROLLERS:
             base = self.ROOT / controller / "autograder"
             try:
                 base.mkdir(exist_ok=True)
+                if controller == "cpuset":  # a v1 cpuset takes no task until its CPUs and nodes are set
+                    for name in ("cpuset.cpus", "cpuset.mems"):
+                        if not (base / name).read_text().strip():
+                            (base / name).write_text((base.parent / name).read_text())
                 self.available[controller] = base
             except OSError:
                 continue
         if self.available:
             self.version = 1
 
-    def _v2_base(self) -> Path | None:
+    def _v2_base(self) -> tuple[Path | None, list[str]]:
         try:
             own = Path("/proc/self/cgroup").read_text().strip().splitlines()[-1].split("::", 1)[1]
             base = self.ROOT / own.lstrip("/") / "autograder"
             # A v2 leaf with processes cannot enable controllers for children; use a sibling.
             base.mkdir(exist_ok=True)
-            (base / "cgroup.subtree_control").write_text("+memory +pids")
-            return base
         except (OSError, IndexError):
-            return None
+            return None, []
+        enabled = []
+        for controller in self.CONTROLLERS:
+            try:
+                (base / "cgroup.subtree_control").write_text(f"+{controller}")
+                enabled.append(controller)
+            except OSError:
+                continue  # not delegated here: its fallback applies
+        return (base if enabled else None), enabled
 
-    def create(self, name: str, limits: Limits) -> dict[str, str]:
+    def create(self, name: str, limits: Limits, cpus: list[int] | None = None) -> dict[str, str]:
         made: dict[str, str] = {}
         for controller, base in self.available.items():
             path = base / name
             try:
                 path.mkdir(exist_ok=True)
-                if controller == "memory":
-                    limit = str(limits.memory_mb * 2**20)
-                    if self.version == 2:
-                        (path / "memory.max").write_text(limit)
-                        (path / "memory.swap.max").write_text("0") if (path / "memory.swap.max").exists() else None
-                    else:
-                        (path / "memory.limit_in_bytes").write_text(limit)
-                else:
-                    (path / "pids.max").write_text(str(limits.processes))
+                for file, value in self._settings(controller, limits, cpus, base):
+                    if file == "memory.swap.max" and not (path / file).exists():
+                        continue  # no swap accounting on this machine
+                    (path / file).write_text(value)
                 made[controller] = str(path)
             except OSError:
                 continue
         return made
+
+    def _settings(self, controller: str, limits: Limits, cpus: list[int] | None, base: Path) -> list[tuple[str, str]]:
+        v2 = self.version == 2
+        if controller == "memory":
+            limit = str(limits.memory_mb * 2**20)
+            return [("memory.max", limit), ("memory.swap.max", "0")] if v2 else [("memory.limit_in_bytes", limit)]
+        if controller == "pids":
+            return [("pids.max", str(limits.processes))]
+        if controller == "cpu":
+            if v2:
+                return [("cpu.max", f"{self.PERIOD_US} {self.PERIOD_US}")]
+            return [("cpu.cfs_period_us", str(self.PERIOD_US)), ("cpu.cfs_quota_us", str(self.PERIOD_US))]
+        # The judge's CPUs: a worker runs only while its judge waits, so they share them.
+        allowed = ",".join(str(c) for c in cpus) if cpus else _read(base / ("cpuset.cpus.effective" if v2 else "cpuset.cpus"))
+        return [("cpuset.cpus", allowed)] + ([] if v2 else [("cpuset.mems", _read(base / "cpuset.mems"))])
+
+    @staticmethod
+    def describe(paths: dict[str, str]) -> str | None:
+        """The CPU limits in force, for the isolation record."""
+        parts = []
+        if "cpu" in paths:
+            parts.append("cgroup quota of 1 CPU for all its processes together")
+        if "cpuset" in paths:
+            try:
+                cpus = Path(paths["cpuset"], "cpuset.cpus").read_text().strip()
+                parts.append(f"cgroup cpuset {cpus}")
+            except OSError:
+                pass
+        return "; ".join(parts) or None
 
     @staticmethod
     def join(paths: dict[str, str]) -> None:
@@ -183,11 +229,20 @@ class Cgroups:
                 pass
 
 
+def _read(path: Path) -> str:
+    return path.read_text().strip()
+
+
 # ----------------------------------------------------------------- entering
 
 
 def enter(plan: Plan) -> tuple[str, dict]:
     """Harden the current (freshly forked) process; returns (workdir, isolation record).
+
+    With namespaces, this forks once: the process that called it stays outside
+    the new PID namespace as the worker's keeper (the process the server knows,
+    waits for and kills) and never returns; its child, the first process of the
+    namespace, returns as the worker.
 
     The submission's files come afterwards (``place_files``), into the private
     /tmp, once everything else is hidden: a spare worker enters its sandbox
@@ -198,23 +253,31 @@ def enter(plan: Plan) -> tuple[str, dict]:
     os.setsid()
     is_root = os.geteuid() == 0
     uid = UID_BASE + os.getpid() if is_root else os.getuid()
+    # Counted now: the worker's own /proc will show only its own processes.
+    already_running = 0 if is_root else _user_process_count()
 
     if plan.cgroups:
         Cgroups.join(plan.cgroups)
 
     namespaces = _unshare(is_root)
+    if "pid" in namespaces:
+        _become_first_process()
     record["network"] = "network namespace with no interfaces" if namespaces else "not isolated"
+    record["ipc"] = ("an IPC namespace of its own (System V IPC, POSIX message queues)" if "ipc" in namespaces
+                     else "shared with the machine (no IPC namespace)")
+    record["pid_namespace"] = ("a PID namespace of its own: no process outside it can be seen or signalled"
+                               if "pid" in namespaces else "none: processes of the grader's user can be signalled")
     workdir = WORKDIR
     if namespaces:
         owner = uid if is_root else os.getuid()
         try:
-            visible, record["processes_visible"] = _private_root(owner, limits)
+            visible, record["processes_visible"], record["devices"] = _private_root(owner, limits)
             record["filesystem"] = ("private root: only " + ", ".join(visible)
                                     + " and a private /tmp are visible, read-only")
         except OSError as root_exc:
             # Without pivot_root, hide what the judge named instead (a deny-list, less complete).
             try:
-                covered = _private_mounts(plan, owner, limits)
+                covered, record["devices"] = _private_mounts(plan, owner, limits)
                 record["filesystem"] = (f"private mount namespace (no private root: {root_exc}): private /tmp; "
                                         + (", ".join(covered) + " hidden" if covered else "nothing else hidden"))
             except OSError as exc:
@@ -222,9 +285,11 @@ def enter(plan: Plan) -> tuple[str, dict]:
                 workdir = _fallback_workdir()
     else:
         record["filesystem"] = "not isolated (no mount namespace)"
+        record["devices"] = "the machine's /dev and /dev/shm (no mount namespace)"
         workdir = _fallback_workdir()
 
-    record.update(_rlimits(limits, plan.cgroups, uid_is_own=is_root))
+    record.update(_rlimits(limits, plan.cgroups, uid_is_own=is_root, already_running=already_running))
+    _share_cpus(plan.cpus)
 
     if is_root:
         os.setgroups([])
@@ -233,6 +298,7 @@ def enter(plan: Plan) -> tuple[str, dict]:
         record["user"] = f"unprivileged uid {uid}"
     else:
         record["user"] = "user namespace, same uid outside" if namespaces else "same user as the grader"
+    _die_with_parent()  # after setuid, which clears it
 
     record["syscalls"] = _seccomp()
     if not namespaces and record["syscalls"].startswith("seccomp"):
@@ -254,30 +320,104 @@ def place_files(workdir: str, files: dict[str, bytes]) -> None:
             fh.write(data)
 
 
-def _unshare(is_root: bool) -> bool:
+def _unshare(is_root: bool) -> set[str]:
+    """New namespaces for this process (and, for PID, its children): the names of those made.
+
+    Mount, network, IPC and PID together, as root or inside a new user namespace
+    (unprivileged); where the kernel refuses PID and IPC, mount and network alone."""
     if not sys.platform.startswith("linux"):
-        return False
+        return set()
     libc = _lib()
-    if is_root:
-        return libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0
-    uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) != 0:
-        return False
-    try:
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
-    except OSError:
-        return False
-    return True
+    base = CLONE_NEWNS | CLONE_NEWNET | (0 if is_root else CLONE_NEWUSER)
+    for extra, names in ((CLONE_NEWIPC | CLONE_NEWPID, {"mount", "network", "ipc", "pid"}), (0, {"mount", "network"})):
+        if libc.unshare(base | extra) == 0:
+            break
+    else:
+        return set()
+    if not is_root:
+        uid, gid = os.getuid(), os.getgid()
+        try:
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+        except OSError:
+            return set()
+    return names
+
+
+def _become_first_process() -> None:
+    """Fork into the PID namespace made by ``_unshare``; only the child returns.
+
+    The child is the namespace's first process (its PID 1): it cannot see or
+    signal any process outside (the judge, the server, other workers), and
+    when it ends the kernel kills everything it started. This process stays
+    outside as its keeper and ends the way it ends, so that the server's wait
+    reports the worker's own exit code or signal.
+    """
+    child = os.fork()
+    if child == 0:
+        _die_with_parent()
+        # The first process of a namespace ignores signals it has no handler for, the CPU
+        # limit's SIGXCPU included: end as that signal would, through the keeper.
+        signal.signal(signal.SIGXCPU, _ended_by_cpu_limit)
+        return
+    # The keeper holds no descriptor of the worker's: its socket and output pipe must close
+    # when the worker ends, so that the judge sees it go.
+    os.closerange(0, 1 << 16)
+    _die_with_parent()
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else (code - 128 if code - 128 == signal.SIGXCPU else 0)
+    if sig:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(code if code >= 0 else 1)
+
+
+def _ended_by_cpu_limit(signum, frame) -> None:
+    os._exit(128 + signal.SIGXCPU)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when its parent ends (a killed fork server leaves no worker behind)."""
+    PR_SET_PDEATHSIG = 1
+    parent = os.getppid()
+    _lib().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def _share_cpus(cpus: list[int] | None) -> None:
+    """Run on the judge's CPUs: calls are synchronous, so judge and worker never run at the
+    same time, and a hand-off on one CPU spares a cross-CPU wake-up and keeps caches warm.
+    Set before the seccomp filter, which denies the worker any later change."""
+    if cpus:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 # What a worker may see of the machine besides the Python installation: the system's
-# programs, libraries and configuration, devices (/dev, for CUDA too) and /proc, /sys.
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev", "/proc", "/sys")
+# programs, libraries and configuration, and /sys. /dev and /proc are its own.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+MOUNT_SETATTR = {"x86_64": 442, "aarch64": 442}
 MS_REMOUNT = 0x20
 MNT_DETACH = 2
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 0x1, 0x2
+# The devices a worker gets in its own /dev: the harmless ones every program expects, and the
+# GPU's (CUDA needs its nvidia* nodes; ROCm kfd and dri). No disks, terminals, kmsg, kvm, vsock.
+DEVICES = ("null", "zero", "full", "random", "urandom")
+GPU_DEVICES = ("nvidia", "kfd", "dri")
 
 
 @contextlib.contextmanager
@@ -297,15 +437,55 @@ def _bind_held(libc, fd: int, target: str, what: str, read_only: bool) -> None:
     """Bind the folder behind ``fd`` at ``target``: reachable even where its own path is covered."""
     _check(libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, MS_BIND | MS_REC, None), what)
     if read_only:
-        libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+        _read_only_tree(libc, target)
 
 
-def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
+def _read_only_tree(libc, target: str) -> None:
+    """Make ``target`` and every mount below it read-only and nosuid.
+
+    A bind with MS_REC brings the mounts below along (/sys brings the cgroup
+    filesystems), and remounting the top read-only leaves those writable:
+    mount_setattr(AT_RECURSIVE) covers them all at once (Linux 5.12); before it,
+    each mount below is remounted in turn.
+    """
+    import platform
+
+    number = MOUNT_SETATTR.get(platform.machine())
+    attr = (ctypes.c_uint64 * 4)(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+    if number is not None and libc.syscall(number, -100, target.encode(), AT_RECURSIVE,
+                                           ctypes.byref(attr), ctypes.sizeof(attr)) == 0:
+        return
+    for mount in [target] + _mounts_below(target):
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | _locked_flags(mount)
+        _check(libc.mount(None, mount.encode(), None, flags, None), f"read-only {mount}")
+
+
+def _mounts_below(target: str) -> list[str]:
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].encode().decode("unicode_escape")
+        if point.startswith(target.rstrip("/") + "/"):
+            found.append(point)
+    return sorted(found)
+
+
+def _locked_flags(mount: str) -> int:
+    """The nodev/noexec a mount already has: a remount in a user namespace must keep them."""
+    flags = 0
+    st = os.statvfs(mount)
+    if st.f_flag & os.ST_NODEV:
+        flags |= MS_NODEV
+    if st.f_flag & os.ST_NOEXEC:
+        flags |= MS_NOEXEC
+    return flags
+
+
+def _private_root(uid: int, limits: Limits) -> tuple[list[str], str, str]:
     """Switch to a new root that holds only allowed folders (an allow-list, as bubblewrap builds).
 
     Everything else on the machine (course folders, other students' files, any
     other copy of the solutions) simply does not exist for the worker. Returns
-    the folders made visible and what the worker's /proc shows.
+    the folders made visible, what the worker's /proc shows and what its /dev holds.
     """
     import platform
 
@@ -326,9 +506,9 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
         _check(libc.mount(b"tmpfs", new.encode(), b"tmpfs", MS_NOSUID, b"size=1m,mode=0755"), "new root")
         # The worker's own /tmp first: folders kept from under the machine's /tmp go inside it.
         os.mkdir(new + "/tmp")
-        opts = f"size={max(64, 4 * limits.file_size_mb)}m,mode=0755,uid={uid},gid={uid}".encode()
-        _check(libc.mount(b"tmpfs", (new + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts), "private /tmp")
-        visible, own_proc = [], False
+        _check(libc.mount(b"tmpfs", (new + "/tmp").encode(), b"tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(uid, limits)),
+               "private /tmp")
+        visible = []
         for path in wanted:
             target = new + path
             if os.path.lexists(target):
@@ -337,12 +517,13 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
                 os.symlink(links[path], target)  # merged /usr: /bin -> usr/bin
                 continue
             os.makedirs(target, mode=0o755)
-            if path == "/proc" and _mount_own_proc(libc, target):
-                own_proc = True
-                visible.append(path)
-                continue
-            _bind_held(libc, held[path], target, f"bind {path}", read_only=path not in ("/dev", "/proc"))
+            _bind_held(libc, held[path], target, f"bind {path}", read_only=True)
             visible.append(path)
+    devices = _private_dev(libc, new + "/dev", uid)
+    os.makedirs(new + "/proc", mode=0o755)
+    own_proc = _mount_own_proc(libc, new + "/proc")
+    if not own_proc:
+        _check(libc.mount(b"/proc", (new + "/proc").encode(), None, MS_BIND | MS_REC, None), "bind /proc")
     os.mkdir(new + "/.old")
     if libc.syscall(number, new.encode(), (new + "/.old").encode()) != 0:
         err = ctypes.get_errno()
@@ -352,16 +533,46 @@ def _private_root(uid: int, limits: Limits) -> tuple[list[str], str]:
     os.rmdir("/.old")
     proc = ("own processes only (a procfs of its own, hidepid=invisible)" if own_proc
             else "every process of the machine (the host's /proc)")
-    return ["system folders"] + [p for p in visible if p not in SYSTEM_DIRS], proc
+    return ["system folders"] + [p for p in visible if p not in SYSTEM_DIRS], proc, devices
+
+
+def _tmp_options(uid: int, limits: Limits) -> bytes:
+    # Room for the largest submission the judge sends (64 MiB) and what the worker writes.
+    return f"size={max(128, 4 * limits.file_size_mb)}m,mode=0755,uid={uid},gid={uid}".encode()
+
+
+def _private_dev(libc, target: str, uid: int) -> str:
+    """A /dev of the worker's own: a few device nodes bound from the machine's, a private
+    /dev/shm, and the usual links. Returns what it holds, for the isolation record."""
+    os.makedirs(target, mode=0o755)
+    _check(libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NOEXEC, b"size=64k,mode=0755"), "own /dev")
+    names = [n for n in DEVICES if os.path.exists("/dev/" + n)]
+    names += sorted(n for n in os.listdir("/dev") if n.startswith(GPU_DEVICES))
+    for name in names:
+        source, node = "/dev/" + name, f"{target}/{name}"
+        if os.path.isdir(source):
+            os.mkdir(node)
+        else:
+            open(node, "w").close()
+        _check(libc.mount(source.encode(), node.encode(), None, MS_BIND | MS_REC | MS_NOSUID, None), f"bind {source}")
+    os.mkdir(target + "/shm")
+    _check(libc.mount(b"tmpfs", (target + "/shm").encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                      f"size=64m,mode=1777,uid={uid},gid={uid}".encode()), "private /dev/shm")
+    for link, points_to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                            ("stderr", "/proc/self/fd/2")):
+        os.symlink(points_to, f"{target}/{link}")
+    _check(libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, None),
+           "read-only /dev")
+    return f"own /dev ({', '.join(names)}) and a private /dev/shm"
 
 
 def _mount_own_proc(libc, target: str) -> bool:
     """A procfs of its own that lists only the worker's own processes.
 
-    The worker's uid is its own, so ``hidepid=invisible`` hides every other
-    process (the judge's command line, other workers). Each procfs mount has
-    its own options only since Linux 5.8; before, they would change the host's
-    /proc too, so older kernels keep the host's.
+    In its own PID namespace the worker sees only the processes it started; the
+    uid is its own too, so ``hidepid=invisible`` hides every other process even
+    without one. Each procfs mount has its own options only since Linux 5.8;
+    before, they would change the host's /proc too, so older kernels keep the host's.
     """
     import platform
     import re
@@ -372,12 +583,11 @@ def _mount_own_proc(libc, target: str) -> bool:
     return libc.mount(b"proc", target.encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, b"hidepid=invisible") == 0
 
 
-def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
-    """A private /tmp, the hidden folders covered, and the Python installation kept reachable."""
+def _private_mounts(plan: Plan, uid: int, limits: Limits) -> tuple[list[str], str]:
+    """A private /tmp and /dev/shm, the hidden folders covered, and the Python installation kept
+    reachable. Returns the folders covered and what the worker's /dev is."""
     libc = _lib()
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    size = max(64, 4 * limits.file_size_mb)
-    opts = f"size={size}m,mode=0755,uid={uid},gid={uid}".encode()
     keep = _python_paths()  # before /tmp is covered: the project may live under /tmp
     covers = {os.path.realpath(p) for p in plan.hide if os.path.isdir(p)}
     if uid != os.getuid():
@@ -391,14 +601,20 @@ def _private_mounts(plan: Plan, uid: int, limits: Limits) -> list[str]:
     # so do the hidden folders, but for the Python installation and this package under them.
     covered = [k for k in keep if k.startswith("/tmp/") or any(k.startswith(c + os.sep) for c in outermost)]
     with _held(covered) as held:
-        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, opts), "mount private /tmp")
+        _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, _tmp_options(uid, limits)),
+               "mount private /tmp")
         for cover in outermost:
             _check(libc.mount(b"tmpfs", cover.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=1m,mode=0755"),
                    f"hide {cover}")
         for path, fd in sorted(held.items()):
             os.makedirs(path, mode=0o755, exist_ok=True)
             _bind_held(libc, fd, path, f"keep {path} visible", read_only=path.startswith("/tmp/"))
-    return outermost
+    devices = "the machine's /dev"
+    if os.path.isdir("/dev/shm"):
+        _check(libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
+                          f"size=64m,mode=1777,uid={uid},gid={uid}".encode()), "private /dev/shm")
+        devices += " with a private /dev/shm"
+    return outermost, devices
 
 
 def _python_paths() -> list[str]:
@@ -441,11 +657,14 @@ def _fallback_workdir() -> str:
     return tempfile.mkdtemp(prefix="autograder-worker-")
 
 
-def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool) -> dict[str, str]:
+def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool,
+             already_running: int | None = None) -> dict[str, str]:
     record = {}
     cpu = int(limits.cpu_seconds) + 1
     _setrlimit(resource.RLIMIT_CPU, cpu, cpu + 1)
-    record["cpu"] = f"RLIMIT_CPU {cpu} s"
+    shared = Cgroups.describe(cgroups)
+    record["cpu"] = f"RLIMIT_CPU {cpu} s per process" + (f"; {shared}" if shared else
+                                                          " (no cgroup: its processes are not limited together)")
     fsize = limits.file_size_mb * 2**20
     _setrlimit(resource.RLIMIT_FSIZE, fsize, fsize)
     record["file_size"] = f"RLIMIT_FSIZE {limits.file_size_mb} MiB"
@@ -463,7 +682,7 @@ def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool) -> dict[
         record["processes"] = f"RLIMIT_NPROC {limits.processes} (own uid)"
     else:
         # The uid is shared with the grader's other processes: allow what already runs plus the limit.
-        cap = _user_process_count() + limits.processes
+        cap = (_user_process_count() if already_running is None else already_running) + limits.processes
         _setrlimit(resource.RLIMIT_NPROC, cap, cap)
         record["processes"] = f"RLIMIT_NPROC {cap} (user's current processes + {limits.processes})"
     if "pids" in cgroups:
@@ -519,8 +738,16 @@ _DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
     "chroot", "unshare", "setns", "kexec_load", "init_module", "finit_module",
     "delete_module", "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
-    "userfaultfd", "reboot", "swapon", "swapoff", "syslog", "open_by_handle_at",
+    "userfaultfd", "reboot", "swapon", "swapoff", "syslog", "open_by_handle_at", "name_to_handle_at",
+    # The new mount API reaches what mount() does by other calls.
+    "fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",
+    # io_uring runs system calls that this filter never sees.
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    # The worker stays on its judge's CPUs (set before this filter).
+    "sched_setaffinity",
 )
+AF_UNIX = 1
+TIOCSTI = 0x5412  # pushes characters into a terminal's input
 
 
 def _seccomp() -> str:
@@ -530,18 +757,26 @@ def _seccomp() -> str:
         return "no seccomp filter (pyseccomp unavailable)"
     try:
         filt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+        deny = seccomp.ERRNO(errno.EPERM)
         for name in _DENIED_SYSCALLS:
             try:
-                filt.add_rule(seccomp.ERRNO(errno.EPERM), name)
+                filt.add_rule(deny, name)
             except Exception:
                 continue  # syscall unknown on this architecture
-        # IP and raw sockets are never needed by an exercise; local sockets are.
-        for family in (2, 10, 17):  # AF_INET, AF_INET6, AF_PACKET
-            filt.add_rule(seccomp.ERRNO(errno.EACCES), "socket", seccomp.Arg(0, seccomp.EQ, family))
+        # New namespaces: clone's flags are its first argument. clone3 passes them in memory,
+        # out of the filter's sight: it answers "not implemented", and the C library falls back
+        # to clone for threads and processes.
+        for flag in NAMESPACE_FLAGS:
+            filt.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+        filt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        # Local sockets are all an exercise needs: no IP, raw, packet, vsock, netlink, ... sockets.
+        filt.add_rule(seccomp.ERRNO(errno.EACCES), "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
+        filt.add_rule(deny, "ioctl", seccomp.Arg(1, seccomp.EQ, TIOCSTI))
         filt.load()
     except Exception as exc:
         return f"no seccomp filter ({exc})"
-    return "seccomp: ptrace, mount, unshare, bpf and IP sockets denied"
+    return ("seccomp: ptrace, mount (old and new API), unshare, setns, new namespaces through clone, clone3, "
+            "io_uring, bpf, CPU re-pinning, terminal input injection and every socket but AF_UNIX denied")
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
@@ -556,20 +791,3 @@ def _clean_env(workdir: str) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-
-
-def read_submission(folder: Path, max_bytes: int = 64 * 2**20) -> dict[str, bytes]:
-    """The submission's files (source and small data), by path relative to the folder."""
-    files: dict[str, bytes] = {}
-    total = 0
-    for path in sorted(Path(folder).rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part in ("__pycache__", ".git", ".ipynb_checkpoints") for part in rel.parts):
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue  # a link could point at the solutions
-        total += path.stat().st_size
-        if total > max_bytes:
-            raise ValueError(f"submission is larger than {max_bytes // 2**20} MiB; remove data files and outputs")
-        files[str(rel)] = path.read_bytes()
-    return files

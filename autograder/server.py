@@ -6,12 +6,17 @@ never runs student code itself, never computes with torch and never touches
 CUDA: a forked child inherits a parent's thread pools and CUDA context in a
 broken state, so the server stays clean and every worker starts from it.
 
-Requests (wire frames)::
+It never reads a submission either: every worker it forks inherits its memory,
+freed pages included, so the judge hands each worker its files over the
+worker's own socket ("activate").
 
-    {"op": "spawn", "submission": path, "modules": [...], "limits": {...}, "hide": [...]}
+Requests (wire frames), each with an "id" that its reply carries back::
+
+    {"op": "spawn", "limits": {...}, "hide": [...], "cpus": [...]}
         -> {"ok": true, "pid": n} with fds [worker socket, worker output pipe]
     {"op": "kill", "pid": n}   -> {"ok": true, "status": {...}}   (also reaps)
     {"op": "wait", "pid": n, "timeout": s} -> {"ok": true, "status": {...}}
+    {"op": "end", "pid": n}    -> {"ok": true}   (killed now, reaped later)
 """
 from __future__ import annotations
 
@@ -122,7 +127,7 @@ class Server:
         # {"key", "pid", "judge_end", "out_r"}. The next judge's wait shrinks to writing the
         # files and importing them, and the fork's copy-on-write costs fall between requests.
         self.spare: dict | None = None
-        self.spare_wanted: tuple | None = None  # (limits, hide) of a spare to prepare after a reply
+        self.spare_wanted: tuple | None = None  # (limits, hide, cpus) of a spare to prepare after a reply
 
     def run(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -134,11 +139,13 @@ class Server:
             if not data:
                 break
             self._reap_ending()
+            msg: dict = {}
             try:
                 msg, _ = wire.unpack(data)
                 reply, fds = self.handle(msg)
             except Exception as exc:  # noqa: BLE001 - report, never die
                 reply, fds = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, []
+            reply["id"] = msg.get("id")
             try:
                 socket.send_fds(self.sock, [wire.pack(reply)], fds)
             except (BrokenPipeError, ConnectionResetError):
@@ -170,27 +177,22 @@ class Server:
     def spawn(self, msg: dict) -> tuple[dict, list[int]]:
         limits = Limits(**msg["limits"])
         hide = list(msg.get("hide", []))
-        modules = list(msg["modules"])
-        files = sandbox.read_submission(msg["submission"])
         cpus = msg.get("cpus")
         spare = self.spare
-        if spare is not None and spare["key"] == _spare_key(limits, hide) and self._reap(spare["pid"]) is None:
+        if spare is not None and spare["key"] == _spare_key(limits, hide, cpus) and self._reap(spare["pid"]) is None:
             self.spare = None
             pid, judge_end, out_r = spare["pid"], spare["judge_end"], spare["out_r"]
-            names = sorted(files)
-            judge_end.sendall(wire.pack({"op": "activate", "modules": modules, "files": names, "cpus": cpus},
-                                        [files[n] for n in names]))
         else:
             self._drop_spare()  # other limits, or it died
-            pid, judge_end, out_r = self._fork(limits, hide, files, modules, cpus)
-        self.spare_wanted = (limits, hide)
+            pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=False)
+        self.spare_wanted = (limits, hide, cpus)
         return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
 
-    def _fork(self, limits: Limits, hide: list[str], files: dict | None, modules: list[str],
-              cpus: list[int] | None = None):
-        """A new worker; with ``files`` None, a spare that waits for its submission."""
+    def _fork(self, limits: Limits, hide: list[str], cpus: list[int] | None, spare: bool):
+        """A new worker, sandboxed, that waits for its submission's files from the judge.
+        A spare first runs the warm-up, while nobody waits for it."""
         name = f"w{os.getpid()}-{time.monotonic_ns()}"
-        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=self.cgroups.create(name, limits))
+        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=self.cgroups.create(name, limits, cpus), cpus=cpus)
         judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         pid = os.fork()
@@ -203,7 +205,7 @@ class Server:
                 os.dup2(null, 0)
                 os.dup2(out_w, 1)
                 os.dup2(out_w, 2)
-                _child(worker_end, plan, files, modules, cpus)
+                _child(worker_end, plan, spare)
             finally:
                 os._exit(70)
         worker_end.close()
@@ -211,15 +213,15 @@ class Server:
         self.workers[pid] = {"cgroups": plan.cgroups}
         return pid, judge_end, out_r
 
-    def _prepare_spare(self, limits: Limits, hide: list[str]) -> None:
+    def _prepare_spare(self, limits: Limits, hide: list[str], cpus: list[int] | None) -> None:
         self.spare_wanted = None
         if self.spare is not None:
             return
         try:
-            pid, judge_end, out_r = self._fork(limits, hide, None, [])
+            pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=True)
         except OSError:
             return  # no spare this time: the next request forks as before
-        self.spare = {"key": _spare_key(limits, hide), "pid": pid, "judge_end": judge_end, "out_r": out_r}
+        self.spare = {"key": _spare_key(limits, hide, cpus), "pid": pid, "judge_end": judge_end, "out_r": out_r}
 
     def _drop_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -310,14 +312,13 @@ class Server:
             self._record(got, code)
 
 
-def _spare_key(limits: Limits, hide: list[str]) -> tuple:
-    """What a spare must match to serve a request: the limits it was sandboxed with."""
-    return tuple(sorted(limits.as_dict().items())), tuple(hide)
+def _spare_key(limits: Limits, hide: list[str], cpus: list[int] | None) -> tuple:
+    """What a spare must match to serve a request: what it was sandboxed with."""
+    return tuple(sorted(limits.as_dict().items())), tuple(hide), tuple(cpus or ())
 
 
-def _child(sock: socket.socket, plan: sandbox.Plan, files: dict | None, modules: list[str],
-           cpus: list[int] | None) -> None:
-    """The worker's life: sandbox, (for a spare) wait for a submission, import it, serve."""
+def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
+    """The worker's life: sandbox, wait for the submission's files, import them, serve."""
     from .worker import Worker
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -325,30 +326,20 @@ def _child(sock: socket.socket, plan: sandbox.Plan, files: dict | None, modules:
     reader = wire.FrameReader()
     try:
         workdir, record = sandbox.enter(plan)
-        if files is None:
+        if spare:
             _warm_up({"torch": "torch" in sys.modules})  # this process's own copies of hot pages
-            msg, buffers = wire.recv(sock, reader)
-            if msg.get("op") != "activate":
-                os._exit(72)
-            files, modules, cpus = dict(zip(msg["files"], buffers)), list(msg["modules"]), msg.get("cpus")
-        _share_cpus(cpus)
-        sandbox.place_files(workdir, files)
+        msg, buffers = wire.recv(sock, reader)
+        if msg.get("op") != "activate" or len(buffers) != 1:
+            os._exit(72)
+        modules = [str(m) for m in msg.get("modules", [])]
+        sandbox.place_files(workdir, wire.unpack_files(msg.get("files"), buffers[0]))
+        del msg, buffers
     except Exception as exc:  # noqa: BLE001
         wire.send(sock, {"op": "ready", "ok": False, "error": f"sandbox failed: {exc}"})
         os._exit(71)
-    wire.send(sock, {"op": "ready", "ok": True, "isolation": record, "pid": os.getpid()})
+    wire.send(sock, {"op": "ready", "ok": True, "isolation": record})
     Worker(sock, modules, workdir, plan.limits.cpu_seconds, reader).serve()
     os._exit(0)
-
-
-def _share_cpus(cpus: list[int] | None) -> None:
-    """Run on the judge's CPUs: calls are synchronous, so judge and worker never run at the
-    same time, and a hand-off on one CPU spares a cross-CPU wake-up and keeps caches warm."""
-    if cpus:
-        try:
-            os.sched_setaffinity(0, cpus)
-        except (OSError, ValueError):
-            pass
 
 
 def _kill_everything_of(pid: int, cgroups: dict[str, str]) -> set[int]:

@@ -27,6 +27,11 @@ import numpy as np
 MAX_FRAME_BYTES = 512 * 2**20
 MAX_BUFFERS = 4096
 MAX_DEPTH = 32
+# The JSON part holds structure only (arrays travel as buffers): a few MiB is far more than any
+# reply needs, and its elements are counted before parsing, so a hostile peer cannot make the
+# reader build millions of Python objects (a 512 MiB document once grew a judge to 7.6 GiB).
+MAX_JSON_BYTES = 8 * 2**20
+MAX_JSON_ITEMS = 1_000_000
 
 # Only plain numeric dtypes cross the boundary: object, void and string
 # dtypes could smuggle structure the judge does not expect.
@@ -381,8 +386,10 @@ class FrameReader:
         if len(data) < 8:
             return None
         n_head, n_buf = struct.unpack_from(">II", data, 0)
-        if n_head > self.max_bytes or n_buf > MAX_BUFFERS:
-            raise WireError("message too large")
+        if n_head > min(self.max_bytes, MAX_JSON_BYTES):
+            raise WireError(f"message too large (its JSON part is over {MAX_JSON_BYTES // 2**20} MiB)")
+        if n_buf > MAX_BUFFERS:
+            raise WireError(f"message too large (more than {MAX_BUFFERS} buffers)")
         pos = 8 + n_head
         spans = []
         for _ in range(n_buf):
@@ -396,10 +403,13 @@ class FrameReader:
         if len(data) < pos:
             return None
         with memoryview(data) as view:  # slices of a view copy once; released before the resize below
+            head = bytes(view[8 : 8 + n_head])
+            if _json_items(head) > MAX_JSON_ITEMS:
+                raise WireError(f"message too large (more than {MAX_JSON_ITEMS} JSON elements)")
             try:
-                text = str(view[8 : 8 + n_head], "utf-8")
+                text = str(head, "utf-8")
                 obj, end = _JSON_IN.raw_decode(text)
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
                 raise WireError(f"malformed JSON: {type(exc).__name__}") from None
             if end != len(text):
                 raise WireError("malformed JSON: data after the document")
@@ -408,6 +418,11 @@ class FrameReader:
             buffers = [bytes(view[a:b]) for a, b in spans]
         del data[:pos]
         return obj, buffers
+
+
+def _json_items(head: bytes) -> int:
+    """An upper bound on the values in a JSON document, counted without parsing it."""
+    return head.count(b",") + head.count(b"[") + head.count(b"{") + 1
 
 
 def recv(sock: socket.socket, reader: FrameReader) -> tuple[dict, list[bytes]]:
@@ -432,3 +447,34 @@ def unpack(data: bytes, max_bytes: int = MAX_FRAME_BYTES) -> tuple[dict, list[by
     if frame is None:
         raise EOFError("truncated message")
     return frame
+
+
+# --------------------------------------------------------------------- files
+
+
+def pack_files(files: dict[str, bytes]) -> tuple[list, bytes]:
+    """A submission's files as one index ``[[relative path, size], ...]`` and one buffer:
+    any number of files fits a frame's buffer limit."""
+    names = sorted(files)
+    return [[name, len(files[name])] for name in names], b"".join(files[name] for name in names)
+
+
+def unpack_files(index: Any, blob: bytes) -> dict[str, bytes]:
+    """The inverse of ``pack_files``, refusing paths that would leave the folder they go into."""
+    if type(index) is not list:
+        raise WireError("malformed file index")
+    files, pos = {}, 0
+    for entry in index:
+        if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str or type(entry[1]) is not int:
+            raise WireError("malformed file index")
+        name, size = entry
+        parts = name.split("/")
+        if not name or name.startswith("/") or "\\" in name or "\0" in name or any(p in ("", ".", "..") for p in parts):
+            raise WireError(f"unsafe file name {name[:100]!r}")
+        if size < 0 or pos + size > len(blob):
+            raise WireError("file sizes do not match the buffer")
+        files[name] = bytes(blob[pos : pos + size])
+        pos += size
+    if pos != len(blob):
+        raise WireError("file sizes do not match the buffer")
+    return files

@@ -288,8 +288,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connect", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--submission", required=True)
-    parser.add_argument("--modules", required=True)
     parser.add_argument("--limits", required=True)
     args = parser.parse_args(argv)
     host, port = args.connect.rsplit(":", 1)
@@ -299,15 +297,19 @@ def main(argv: list[str] | None = None) -> None:
     from .server import preload
 
     preload()  # before the memory cap, which is measured on top of the loaded libraries
-    files = sandbox.read_submission(args.submission)
-    workdir = sandbox.enter_spawned(limits, files)
+    reader = wire.FrameReader()
+    msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
+    if msg.get("op") != "activate" or len(buffers) != 1:
+        raise SystemExit("expected the submission's files first")
+    workdir = sandbox.enter_spawned(limits, wire.unpack_files(msg.get("files"), buffers[0]))
+    modules = [str(m) for m in msg.get("modules", [])]
     why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
     record = {"process": f"spawned worker{why}", "filesystem": "not isolated",
               "network": "not isolated", "user": "same user as the grader"}
     record.update(sandbox.spawned_rlimits(limits))
     sys.stdin = io.StringIO()
     wire.send(sock, {"op": "ready", "isolation": record, "pid": os.getpid()})
-    Worker(sock, args.modules.split(","), workdir, limits.cpu_seconds).serve()
+    Worker(sock, modules, workdir, limits.cpu_seconds, reader).serve()
 
 
 if __name__ == "__main__":
