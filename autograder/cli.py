@@ -80,7 +80,7 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
 def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, jobs: int, seed, isolation,
            dask, resume) -> list[dict]:
     from .grade import grade_batch
-    from .ingest import discover
+    from .ingest import discover, printable
 
     a = solution_assignment(course, assignment)
     out_dir = Path(out_dir).resolve()
@@ -91,14 +91,21 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[last]}", markup=False), console=err, transient=False,
     )
+    graded: dict[str, dict] = {}
+
+    def on_result(doc: dict) -> None:
+        progress.update(bar, advance=1, last=f"{printable(doc['student'])}: {doc['score']:g}")
+        # Rewritten as each result arrives: a batch killed half-way keeps every grade so far.
+        graded[doc["student"]] = doc
+        report.write_grades_csv([graded[s.student] for s in subs if s.student in graded], out_dir / "grades.csv")
+
     with progress:
         bar = progress.add_task(f"grading {assignment}", total=len(subs), last="")
         docs = grade_batch(
             a, subs, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
-            resume=resume,
-            on_result=lambda d: progress.update(bar, advance=1, last=f"{d['student']}: {d['score']:g}"),
+            resume=resume, on_result=on_result,
         )
-    report.write_grades_csv(docs, out_dir / "grades.csv")
+    report.write_grades_csv(docs, out_dir / "grades.csv")  # once more: the ungradable ones' max scores are known now
     return docs
 
 

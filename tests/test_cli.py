@@ -10,14 +10,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from autograder.ingest import file_name
 from autograder.release import release_assignment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,6 +111,11 @@ class World:
     seed_subs: Path
     seed_outs: tuple[Path, Path]
     runs: Background
+    odd_out: Path
+
+
+HYPERLINK = '=HYPERLINK("evil.example","click")'
+ODD_REFERENCE = ["-pthis", "@ids", "\x1b[31mred\nline", "y" * 251]
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +159,17 @@ def world(tmp_path_factory):
                                 "--jobs", "1", "--course", REPO], cwd=base)
     runs.start("grade-seed-2", ["grade", "backprop", seed_subs, "--out", seed_outs[1], "--seed", "123",
                                 "--jobs", "2", "--course", REPO], cwd=base)
-    yield World(base, released, stub_copy, ref_copy, subs, out, seed_subs, seed_outs, runs)
+    # Students whose ids and folders attack the grader itself (see test_odd_ids_and_links_end_to_end).
+    odd_subs, odd_out = base / "odd-subs", base / "odd-out"
+    for student in ODD_REFERENCE:
+        copy_modules(SOLUTION, odd_subs / student)
+    copy_modules(released, odd_subs / HYPERLINK)
+    (odd_subs / "linked").mkdir()
+    (odd_subs / "linked" / "hw").symlink_to(SOLUTION, target_is_directory=True)
+    (odd_subs / "copycat").symlink_to("-pthis")
+    runs.start("grade-odd", ["grade", "backprop", odd_subs, "--out", odd_out, "--jobs", "1", "--course", REPO],
+               cwd=base)
+    yield World(base, released, stub_copy, ref_copy, subs, out, seed_subs, seed_outs, runs, odd_out)
     runs.stop()
 
 
@@ -478,3 +496,67 @@ def test_a_zip_submission_cannot_read_another_students_files(world):
     assert all(stolen in t["output"] for t in failed_import)
     assert any(e in failed_import[0]["output"] for e in ("FileNotFoundError", "PermissionError"))
     assert mallory["score"] < mallory["max_score"]
+
+
+# --------------------------------------------------------------------- ids and folders that attack the grader
+
+
+def test_odd_ids_and_links_end_to_end(world):
+    """Ids that are pytest options, argument files, formulas, terminal escapes or too long for a file
+    name are graded like any other; a folder linked to the solutions or to a classmate is refused."""
+    r = world.runs.result("grade-odd")
+    assert r.returncode == 0, r
+    docs = {s: json.loads((world.odd_out / f"{file_name(s)}.json").read_text())
+            for s in [*ODD_REFERENCE, HYPERLINK, "linked", "copycat"]}
+    assert {s: d["student"] for s, d in docs.items()} == {s: s for s in docs}
+    full = docs["-pthis"]["max_score"]
+    assert [docs[s]["score"] for s in ODD_REFERENCE] == [full] * 4
+    assert docs[HYPERLINK]["score"] == 0 and docs[HYPERLINK]["tests"]
+    assert (docs["linked"]["output"], docs["linked"]["error"]) == (
+        "hw is a symbolic link; upload the files themselves.", "invalid")
+    assert docs["copycat"]["output"] == "copycat is a symbolic link; upload the files themselves."
+    assert docs["copycat"]["score"] == docs["linked"]["score"] == 0
+    # The files: plain ids are their own names, the others are cleaned, cut and hashed.
+    names = sorted(p.name for p in world.odd_out.iterdir() if not p.name.startswith("."))
+    assert names == sorted(["grades.csv", *(f"{file_name(s)}.json" for s in docs)])
+    assert "-pthis.json" in names and "@ids.json" in names and f"{HYPERLINK}.json" in names
+    with open(world.odd_out / "grades.csv", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("\\x1b[31mred\\nline", f"{full:g}"), ("'-pthis", f"{full:g}"), (f"'{HYPERLINK}", "0"),
+        ("'@ids", f"{full:g}"), ("copycat", "0"), ("linked", "0"), ("y" * 251, f"{full:g}")]
+    # Nothing raw reaches the terminal: the escape shows as text.
+    assert "\x1b" not in r.stdout + r.stderr
+    assert "\\x1b[31mred" in r.stdout
+
+
+def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    copy_modules(SOLUTION, subs / "a")
+    copy_modules(SOLUTION / "samples" / "stub", subs / "b")
+    copy_modules(SOLUTION / "samples" / "stub", subs / "c")
+    args = [*CLI, "grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + TIMEOUT
+    # Kill (-9) once the first result is in grades.csv, or at the latest when the second one is done.
+    while not (out / "grades.csv").exists() and not (out / "b.json").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        time.sleep(0.01)
+    proc.kill()
+    assert proc.wait() == -signal.SIGKILL
+    done = {p.stem for p in out.glob("*.json")}
+    assert "a" in done and "c" not in done
+    with open(out / "grades.csv", newline="") as fh:
+        rows = {row[0]: row[1] for row in list(csv.reader(fh))[1:]}
+    assert "a" in rows and set(rows) <= done
+    assert rows == {s: f"{load(out, s)['score']:g}" for s in rows}
+    seed = load(out, "a")["seed"]
+
+    r = run(["grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--resume"], cwd=tmp_path,
+            timeout=TIMEOUT)
+    assert r.returncode == 0, r
+    with open(out / "grades.csv", newline="") as fh:
+        rows = {row[0]: row[1] for row in list(csv.reader(fh))[1:]}
+    full = load(out, "a")["max_score"]
+    assert rows == {"a": f"{full:g}", "b": "0", "c": "0"}
+    assert load(out, "a")["seed"] == seed  # kept, not graded again
