@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
 import shutil
 import stat
@@ -121,14 +122,17 @@ def _submission(student: str, paths: list[Path], target: Path, primary: str) -> 
         copy_folder(entry, target)
     except Refused as exc:
         return Submission(student, None, f"{exc}.")
+    except OSError as exc:
+        return Submission(student, None, f"could not read {printable(entry.name)}: {exc.strerror}.")
     return Submission(student, _module_folder(target, primary))
 
 
 def _only_zip(folder: Path) -> Path | None:
     """The one entry of ``folder`` when it is a .zip, else None."""
-    names = os.listdir(folder)
-    if len(names) == 1 and names[0].lower().endswith(".zip"):
-        return folder / names[0]
+    with os.scandir(folder) as it:
+        first = list(itertools.islice(it, 2))  # not the whole listing of a huge folder
+    if len(first) == 1 and first[0].name.lower().endswith(".zip"):
+        return Path(first[0].path)
     return None
 
 
