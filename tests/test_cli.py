@@ -198,6 +198,12 @@ def load(out: Path, student: str) -> dict:
     return json.loads((out / f"{student}.json").read_text())
 
 
+def grades_rows(out: Path) -> list[list[str]]:
+    """The rows of out/grades.csv below its header."""
+    with open(out / "grades.csv", newline="") as fh:
+        return list(csv.reader(fh))[1:]
+
+
 def mask_addresses(text: str) -> str:
     return re.sub(r"0x[0-9a-f]+", "0x?", text)
 
@@ -520,9 +526,7 @@ def test_odd_ids_and_links_end_to_end(world):
     names = sorted(p.name for p in world.odd_out.iterdir() if not p.name.startswith("."))
     assert names == sorted(["grades.csv", *(f"{file_name(s)}.json" for s in docs)])
     assert "-pthis.json" in names and "@ids.json" in names and f"{HYPERLINK}.json" in names
-    with open(world.odd_out / "grades.csv", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    assert [(row[0], row[1]) for row in rows] == [
+    assert [(row[0], row[1]) for row in grades_rows(world.odd_out)] == [
         ("\\x1b[31mred\\nline", f"{full:g}"), ("'-pthis", f"{full:g}"), (f"'{HYPERLINK}", "0"),
         ("'@ids", f"{full:g}"), ("copycat", "0"), ("linked", "0"), ("y" * 251, f"{full:g}")]
     # Nothing raw reaches the terminal: the escape shows as text.
@@ -546,8 +550,7 @@ def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     assert proc.wait() == -signal.SIGKILL
     done = {p.stem for p in out.glob("*.json")}
     assert "a" in done and "c" not in done
-    with open(out / "grades.csv", newline="") as fh:
-        rows = {row[0]: row[1] for row in list(csv.reader(fh))[1:]}
+    rows = {row[0]: row[1] for row in grades_rows(out)}
     assert "a" in rows and set(rows) <= done
     assert rows == {s: f"{load(out, s)['score']:g}" for s in rows}
     seed = load(out, "a")["seed"]
@@ -555,8 +558,7 @@ def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     r = run(["grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--resume"], cwd=tmp_path,
             timeout=TIMEOUT)
     assert r.returncode == 0, r
-    with open(out / "grades.csv", newline="") as fh:
-        rows = {row[0]: row[1] for row in list(csv.reader(fh))[1:]}
+    rows = {row[0]: row[1] for row in grades_rows(out)}
     full = load(out, "a")["max_score"]
     assert rows == {"a": f"{full:g}", "b": "0", "c": "0"}
     assert load(out, "a")["seed"] == seed  # kept, not graded again
