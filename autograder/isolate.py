@@ -460,11 +460,16 @@ class Session:
         self.active = limits  # the limits of the test now running
         self.release_pending = False
         self._files: tuple[list, bytes] | None = None  # (index, blob), read once
+        self._launcher = None
 
     @property
     def launcher(self):
         # Looked up at each start: a fork server that failed is replaced for the next worker.
-        return launcher_for(self.mode)
+        return self._launcher or launcher_for(self.mode)
+
+    @launcher.setter
+    def launcher(self, launcher) -> None:
+        self._launcher = launcher  # a test's own server
 
     # ---------------------------------------------------------- lifecycle
 

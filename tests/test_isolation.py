@@ -6,6 +6,8 @@ does, and asserts what the student would read.
 from __future__ import annotations
 
 import os
+import platform
+import shutil
 import socket
 import sys
 import textwrap
@@ -70,6 +72,116 @@ def environ():
 
 def ids():
     return os.getuid(), os.getgid()
+
+def getpid():
+    return os.getpid()
+
+def signal_outside(pid):
+    try:
+        os.kill(pid, 0)
+        return "REACHED"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def sysv_segment(key):
+    """'FOUND' if a System V segment with this key exists, else make one: 'MADE'."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.shmget(key, 0, 0o666) >= 0:
+        return "FOUND"
+    return "MADE" if libc.shmget(key, 4096, 0o1000 | 0o666) >= 0 else f"DENIED:{ctypes.get_errno()}"
+
+def shm_file(name):
+    path = "/dev/shm/" + name
+    if os.path.exists(path):
+        return "FOUND"
+    try:
+        with open(path, "w") as fh:
+            fh.write("x" * 4096)
+        return "MADE"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def raw_syscall(number, *args):
+    """The errno name a system call fails with, or 'OK'."""
+    import ctypes, errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(256)  # room for io_uring_params, clone_args, ...
+    ret = libc.syscall(number, *[params if a == "buffer" else a.encode() if isinstance(a, str) else a for a in args])
+    if ret == 0 and number in (56, 220):  # a clone that worked: this is the child
+        os._exit(0)
+    if ret > 0 and number in (56, 220):
+        os.waitpid(ret, 0)
+    return "OK" if ret >= 0 else errno.errorcode[ctypes.get_errno()]
+
+def socket_of(family, kind):
+    try:
+        socket.socket(family, kind).close()
+        return "OK"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def repin():
+    try:
+        os.sched_setaffinity(0, range(os.cpu_count()))
+        return "OK"
+    except OSError as exc:
+        return f"DENIED:{type(exc).__name__}"
+
+def mounts():
+    with open("/proc/self/mountinfo") as fh:
+        return [(line.split()[4], line.split()[5]) for line in fh]
+
+def memory_holds(prefix, suffix):
+    """Whether prefix+suffix lies anywhere in this process's writable memory (searched for in
+    two halves, so that the whole never exists here unless it came from elsewhere)."""
+    import ctypes
+    head, tail = prefix.encode(), suffix.encode()
+    with open("/proc/self/maps") as fh:
+        regions = [line.split() for line in fh]
+    for region in regions:
+        span, perms = region[0], region[1]
+        path = region[5] if len(region) > 5 else ""
+        if not perms.startswith("rw") or path not in ("", "[heap]"):
+            continue
+        start, end = (int(v, 16) for v in span.split("-"))
+        data = ctypes.string_at(start, end - start)
+        at = data.find(head)
+        while at >= 0:
+            if data[at + len(head): at + len(head) + len(tail)] == tail:
+                return True
+            at = data.find(head, at + 1)
+    return False
+
+def spin_repinned(children, seconds):
+    """CPU seconds used by children that each spin for `seconds`, re-pinned to every CPU."""
+    pids = []
+    for _ in range(children):
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            try:
+                os.sched_setaffinity(0, range(os.cpu_count()))
+            except OSError:
+                pass
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                pass
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    times = os.times()
+    return times.children_user + times.children_system
+
+def many(n):
+    return [0] * n
+
+def text(n):
+    return "x" * n
+
+def files_here():
+    return sorted(os.path.relpath(os.path.join(d, f), ".") for d, _, fs in os.walk(".") for f in fs)
 
 def hang():
     while True:
@@ -209,10 +321,11 @@ def test_isolation_record_names_every_mechanism(proxy):
 @linux_root
 def test_other_processes_are_invisible(proxy):
     listed = [int(e) for e in proxy.listdir("/proc") if e.isdigit()]
-    assert len(listed) == 1, f"the worker sees other processes: {listed}"
+    # In a PID namespace of its own, the worker is its first process and sees nothing else.
+    assert listed == [1], f"the worker sees other processes: {listed}"
+    assert proxy.getpid() == 1
     assert proxy.read(f"/proc/{os.getpid()}/cmdline").startswith("DENIED")  # the judge's command line
-    assert proxy.read("/proc/1/cmdline").startswith("DENIED")
-    assert proxy.read(f"/proc/{listed[0]}/cmdline").startswith("READ:")  # its own stays readable
+    assert proxy.read("/proc/1/cmdline").startswith("READ:")  # its own stays readable
 
 
 @linux_root
@@ -644,3 +757,173 @@ def test_an_installation_under_tmp_stays_visible_and_its_neighbours_do_not(tmp_p
     if "skip" in seen:
         pytest.skip(seen["skip"])
     assert seen == {"kept": "X = 1\n", "solutions": False}
+
+
+# ------------------------------------------------------------------ the attack surface
+# One test per class of attack a white-box review found; each failed before its defence.
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="namespaces, seccomp and /proc are Linux's")
+SYSCALLS = {"x86_64": {"clone": 56, "clone3": 435, "fsopen": 430, "open_tree": 428, "io_uring_setup": 425},
+            "aarch64": {"clone": 220, "clone3": 435, "fsopen": 430, "open_tree": 428, "io_uring_setup": 425}}
+
+
+@linux
+def test_no_process_outside_the_worker_can_be_signalled(proxy):
+    # A worker that could signal the judge, its server or its process group would end the batch.
+    assert proxy.getpid() == 1  # the first process of a PID namespace of its own
+    for pid in (os.getpid(), ForkLauncher.shared().proc.pid, os.getpgid(0)):
+        assert proxy.signal_outside(pid) == "DENIED:ProcessLookupError"
+
+
+def test_the_fork_server_has_a_session_of_its_own():
+    launcher = ForkLauncher.shared()
+    launcher.warm()
+    assert os.getsid(launcher.proc.pid) == launcher.proc.pid != os.getsid(0)
+
+
+@linux
+def test_ipc_and_dev_shm_are_private_to_each_worker(student):
+    key, name = 0x5EC2E7, f"autograder-test-{os.getpid()}"
+    first, second = student(STUDENT), student(STUDENT)
+    assert first.sysv_segment(key) == "MADE" and first.shm_file(name) == "MADE"
+    assert second.sysv_segment(key) == "MADE" and second.shm_file(name) == "MADE"  # the first's are not there
+    first._session.close()
+    second._session.close()
+    # Nothing is left on the machine once the workers are gone.
+    assert not os.path.exists(f"/dev/shm/{name}")
+    import subprocess
+    listed = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout if shutil.which("ipcs") else ""
+    assert f"{key:#010x}" not in listed
+
+
+@linux
+def test_dev_holds_only_harmless_devices(proxy):
+    listed = set(proxy.listdir("/dev"))
+    gpu = {n for n in listed if n.startswith(("nvidia", "kfd", "dri"))}
+    assert listed - gpu == {"null", "zero", "full", "random", "urandom", "shm", "fd", "stdin", "stdout", "stderr"}
+    assert proxy.write("/dev/null") == "WROTE"
+    assert proxy.write("/dev/planted").startswith("DENIED")  # its /dev is read-only
+
+
+@linux
+def test_every_mount_below_a_read_only_folder_is_read_only(proxy):
+    below_sys = [(point, opts) for point, opts in proxy.mounts() if point == "/sys" or point.startswith("/sys/")]
+    assert below_sys, "no /sys"
+    writable = [point for point, opts in below_sys if "ro" not in opts.split(",")]
+    assert writable == [], f"writable mounts under /sys: {writable}"
+
+
+@linux
+@pytest.mark.skipif(platform.machine() not in SYSCALLS, reason="system call numbers known for x86_64 and aarch64")
+def test_seccomp_closes_namespaces_the_new_mount_api_io_uring_and_other_sockets(proxy):
+    numbers = SYSCALLS[platform.machine()]
+    clone_newuser, sigchld = 0x10000000, 17
+    assert proxy.raw_syscall(numbers["clone"], clone_newuser | sigchld, 0, 0, 0, 0) == "EPERM"
+    assert proxy.raw_syscall(numbers["clone"], sigchld, 0, 0, 0, 0) == "OK"  # a plain fork still works
+    assert proxy.raw_syscall(numbers["clone3"], "buffer", 88) == "ENOSYS"
+    assert proxy.raw_syscall(numbers["fsopen"], "tmpfs", 0) == "EPERM"
+    assert proxy.raw_syscall(numbers["open_tree"], -100, "/", 1) == "EPERM"
+    assert proxy.raw_syscall(numbers["io_uring_setup"], 8, "buffer") == "EPERM"
+    assert proxy.socket_of(40, int(socket.SOCK_STREAM)) == "DENIED:PermissionError"  # AF_VSOCK
+    assert proxy.socket_of(16, int(socket.SOCK_RAW)) == "DENIED:PermissionError"  # AF_NETLINK
+    assert proxy.socket_of(int(socket.AF_UNIX), int(socket.SOCK_STREAM)) == "OK"
+    assert proxy.repin() == "DENIED:PermissionError"
+
+
+@linux_root
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_workers_processes_share_one_cpu_however_many_and_however_pinned(proxy):
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    if not (Path("/sys/fs/cgroup/cpu").is_dir() or (v2.is_file() and "cpu" in v2.read_text().split())):
+        pytest.skip("no cpu cgroup controller on this machine")
+    used = proxy.spin_repinned(6, 2.0)
+    # Six spinners re-pinned to every CPU would use up to 2 s per CPU without the quota.
+    assert used < 2.0 * 1.2, f"{used:.2f} CPU seconds in 2 s"
+    assert "cgroup quota of 1 CPU" in proxy._session.isolation["cpu"]
+
+
+@linux
+def test_no_worker_finds_another_submissions_files_in_its_memory(tmp_path):
+    # The fork server once read every submission into its own heap, and every later worker
+    # inherited those pages: a scan of its own memory found earlier students' code.
+    prefix, suffix = "ALICE_SECRET_", os.urandom(8).hex()
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    (alice / "mod.py").write_text(STUDENT + f"\nSECRET = {(prefix + suffix) * 3000!r}\n")
+    first = make(alice)
+    assert first.double(1.0) == 2.0
+    first._session.close()
+    bob = tmp_path / "bob"
+    bob.mkdir()
+    (bob / "mod.py").write_text(STUDENT)
+    for _ in range(2):  # a freshly forked worker, then the spare prepared meanwhile
+        second = make(bob)
+        assert second.memory_holds(prefix, suffix) is False
+        second._session.close()
+
+
+def test_the_reference_worker_gets_its_modules_and_nothing_else(tmp_path):
+    folder = tmp_path / "solutions" / "hw"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "mod.py").write_text(STUDENT)
+    (folder / "tests" / "test_hidden.py").write_text("ANSWER = 42\n")
+    (folder / "mistakes.py").write_text("WRONG = 1\n")
+    session = Session(folder, ["mod"], LIMITS, [], "fork", modules_only=True)
+    proxy = SubmissionProxy(session, ["mod"], LIMITS)
+    proxy.new_test(LIMITS)
+    try:
+        assert proxy.files_here() == ["mod.py"]
+    finally:
+        session.close()
+
+
+def test_links_and_special_files_in_a_submission_never_reach_the_worker(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "mod.py").write_text(STUDENT)
+    (tmp_path / "secret.txt").write_text("the answers\n")
+    (folder / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (folder / "peek").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(folder / "pipe")  # reading it would block the judge
+    proxy = make(folder)
+    try:
+        assert proxy.files_here() == ["mod.py"]
+    finally:
+        proxy._session.close()
+
+
+def test_thousands_of_data_files_travel_in_one_message(tmp_path):
+    folder = tmp_path / "alice"
+    (folder / "data").mkdir(parents=True)
+    (folder / "mod.py").write_text(STUDENT)
+    for i in range(5000):
+        (folder / "data" / f"{i}.txt").write_text(str(i))
+    for _ in range(2):  # a fresh worker, then the spare, which once refused more than 4096 buffers
+        proxy = make(folder)
+        try:
+            assert len(proxy.files_here()) == 5001
+        finally:
+            proxy._session.close()
+
+
+def test_a_reply_whose_json_part_is_huge_is_refused_before_it_is_parsed(proxy):
+    with pytest.raises(errors.WorkerDied, match=r"cannot read \(message too large \(more than 1000000 JSON"):
+        proxy.many(2_000_000)
+    with pytest.raises(errors.WorkerDied, match=r"cannot read \(message too large \(its JSON part is over 8 MiB"):
+        proxy.text(9 * 2**20)
+    assert proxy.double(3.0) == 6.0
+
+
+def test_a_fork_server_that_does_not_answer_is_replaced_and_no_late_reply_is_taken(submission_dir):
+    old = ForkLauncher.shared()
+    idle = old.spawn(LIMITS, [])  # waits for files that never come: it will not end by itself
+    with pytest.raises(errors.GraderFault, match="did not answer 'wait' within 0.5 s"):
+        old._request({"op": "wait", "pid": idle.pid, "timeout": 3}, timeout=0.5)
+    idle.close()
+    assert ForkLauncher.shared() is not old and old.broken
+    proxy = make(submission_dir)  # served by the new server: its own reply, not the old one's
+    try:
+        assert proxy.double(5.0) == 10.0
+    finally:
+        proxy._session.close()
+    old.proc.wait(timeout=5)
