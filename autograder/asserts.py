@@ -6,13 +6,14 @@ NaN/inf values each side holds. All of it runs in the judge, on plain data.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any, Callable
 
 import numpy as np
 
 from .errors import BadReturn
-from .proxy import Handle, Inspection, Remote
+from .proxy import AuthoringError, Handle, Inspection, Remote, differentiating
 
 
 def _to_numpy(value: Any, what: str) -> tuple[np.ndarray, str]:
@@ -185,6 +186,40 @@ class batched:
         return first, results
 
 
+class SmoothFunction:
+    """A function to hand to a student's numerical-gradient code, with coefficients from the test's rng::
+
+        f(x) = sum(a * sin(b * x + c)) + sum(d * x**3) + (u . x)**2
+
+    The worker builds it from the coefficients (``in_worker``); the judge knows its exact
+    gradient and the exact centered differences for any step. Fixed functions such as
+    sum(x**2) can be recognised by a submission and answered with a gradient known in
+    advance; these cannot. The coupling term (u . x)**2 makes every element's derivative
+    depend on all of x, so code that leaves x perturbed gets the later elements wrong,
+    and the x**3 term makes the centered quotient depend on the step (by d * h**2).
+    """
+
+    def __init__(self, rng: np.random.Generator, shape: tuple) -> None:
+        def signed(low, high):
+            return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+        # |b| <= 1 keeps the sine's part of the step's effect below the cube's (d * h**2).
+        self.a, self.b, self.d, self.u = signed(0.5, 1.5), signed(0.5, 1.0), signed(0.5, 1.5), signed(0.5, 1.5)
+        self.c = rng.uniform(-np.pi, np.pi, size=shape)
+
+    def in_worker(self, proxy) -> Handle:
+        """The function, built in the student's worker (it stays there, as a handle)."""
+        return proxy.library("autograder.probes").smooth_function(self.a, self.b, self.c, self.d, self.u)
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        return self.a * self.b * np.cos(self.b * x + self.c) + 3 * self.d * x ** 2 + 2 * self.u * np.sum(self.u * x)
+
+    def centered(self, x: np.ndarray, h: float) -> np.ndarray:
+        """(f(x + h e_i) - f(x - h e_i)) / (2h) for every element i, exactly (not in floating point)."""
+        sine = self.a * np.cos(self.b * x + self.c) * np.sin(self.b * h) / h
+        return sine + self.d * (3 * x ** 2 + h ** 2) + 2 * self.u * np.sum(self.u * x)
+
+
 def forward_backward(forward: Remote, backward: Remote, args: tuple, dout: Any) -> tuple[Any, Any]:
     """``out, cache = forward(*args); grads = backward(dout, cache)``, in one round trip.
 
@@ -212,6 +247,7 @@ def forward_backward_numeric(forward: Remote, backward: Remote, args: tuple, dou
     result, outputs = _centered_outputs(forward, args, paths, bases, h, out=0,
                                         along=("forward_backward", (forward, backward, args, dout)))
     out, grads = _paired(forward, result)
+    _note_reference(forward)
     return out, grads, [_centered_gradient(base.shape, values, dout, h) for base, values in zip(bases, outputs)]
 
 
@@ -335,7 +371,20 @@ def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = No
     """
     x = np.array(x, dtype=np.float64)
     points = _centered_points(x, h)
-    values = f.many(points) if isinstance(f, batched) else [f(p) for p in points]
+    if isinstance(f, batched):
+        values = _on_reference(f.fn, f.make_args, points, f.out)
+        if values is None:
+            values = f.many(points)
+        else:
+            _note_reference(f.fn)
+    else:
+        # A plain function cannot be moved to the reference: when grading, it must not reach
+        # the student's code (the proxy refuses calls while this is set).
+        token = differentiating.set(True)
+        try:
+            values = [f(p) for p in points]
+        finally:
+            differentiating.reset(token)
     return _centered_gradient(x.shape, values, df, h)
 
 
@@ -353,6 +402,7 @@ def numeric_gradients(fn: Remote, args: tuple, df: Any = None, h: float = 1e-5, 
     args = tuple(args)
     paths, bases = _wrt_parts(args, wrt)
     _, outputs = _centered_outputs(fn, args, paths, bases, h, out)
+    _note_reference(fn)
     return [_centered_gradient(base.shape, values, df, h) for base, values in zip(bases, outputs)]
 
 
@@ -371,23 +421,79 @@ def _centered_outputs(fn: Remote, args: tuple, paths: list[tuple], bases: list[n
     """Per part (at ``paths[k]`` of ``args``, its values ``bases[k]`` in float64), ``fn``'s outputs
     at the part's centered points, all parts in one batch. ``as_arg(v, part)`` turns a
     perturbed value into what the argument should be (a tensor like ``part``, say).
-    ``along`` is one more probe call for the same round trip: (its result, the outputs)."""
+    ``along`` is one more probe call for the same round trip: (its result, the outputs).
+    When grading, the points are evaluated on the reference, in the judge, and the
+    worker runs only ``along``."""
     points = [(k, v) for k, base in enumerate(bases) for v in _centered_points(base, h)]
 
     def make_args(point):
         k, v = point
         return _replaced(args, paths[k], as_arg(v, _at(args, paths[k])))
 
-    if points:
+    values = _on_reference(fn, make_args, points, out)
+    if values is None and points:
         first, values = batched(fn, make_args, out=out, base=args).many_along(points, along)
-    else:  # nothing to perturb: only the other call, if any
+    else:  # the reference's values, or nothing to perturb: only the other call, if any
         probes = fn._proxy.library("autograder.probes")
-        first, values = (getattr(probes, along[0])(*along[1]) if along else None), []
+        first, values = (getattr(probes, along[0])(*along[1]) if along else None), values or []
     outputs, start = [], 0
     for base in bases:
         outputs.append(values[start : start + 2 * base.size])
         start += 2 * base.size
     return first, outputs
+
+
+def _on_reference(fn: Remote, make_args: Callable[[Any], tuple], points: list, out: int | None) -> list | None:
+    """When grading, ``fn(*make_args(p))[out]`` for every point, with ``fn``'s counterpart in the
+    reference solution, evaluated here in the judge; None under `autograder check`, which has
+    no reference (the student's own code is differentiated there, in the worker).
+
+    No point may rest on the student's code agreeing with itself (a backward against finite
+    differences of the student's own forward): an identity "sigmoid" or an all-zero layer
+    agrees with itself, and so does whatever a patched probe in the worker reports.
+    """
+    from .mistakes import _copy, _substitute, counterpart
+
+    loader = fn._proxy.reference_loader
+    if loader is None:
+        return None
+    namespace = loader()
+    try:
+        trusted = counterpart(fn, namespace)
+    except (LookupError, AttributeError) as exc:
+        raise AuthoringError(f"cannot differentiate {fn.dotted} on the reference: {exc}") from None
+    torch = sys.modules.get("torch")
+    values = []
+    with torch.no_grad() if torch is not None else contextlib.nullcontext():
+        for point in points:
+            args = make_args(point)
+            if _from_worker(args, fn._proxy):
+                raise AuthoringError(f"the arguments of {fn.dotted} to differentiate hold an object the "
+                                     "student's code returned; the reference cannot be run on it")
+            result = trusted(*_copy(_substitute(args, {}, namespace)))
+            values.append(result[out] if out is not None else result)
+    return values
+
+
+def _from_worker(value: Any, proxy) -> bool:
+    """Whether ``value`` holds an object the student's code returned (a handle, or a tuple that
+    travels back by reference, such as a cache)."""
+    if isinstance(value, Handle) or id(value) in proxy._sent_back:
+        return True
+    if type(value) in (tuple, list):
+        return any(_from_worker(v, proxy) for v in value)
+    if type(value) is dict:
+        return any(_from_worker(v, proxy) for v in value.values())
+    return False
+
+
+def _note_reference(fn: Remote) -> None:
+    """Tell the student, should the test fail, what the numerical gradients were taken of."""
+    proxy = fn._proxy
+    note = (f"(The numerical gradients in this test are those of the reference solution's {fn.dotted}: "
+            "when grading, your gradients are checked against the reference's, not against your own forward.)")
+    if proxy.reference_loader is not None and note not in proxy.notes:
+        proxy.notes.append(note)
 
 
 def _centered_points(x: np.ndarray, h: float) -> list[np.ndarray]:
@@ -431,13 +537,15 @@ def _replaced(value: Any, path: tuple, new: Any) -> Any:
 
 def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               expected: Any = None) -> None:
-    """torch.autograd.gradcheck for a function of the student's: forward and backward both theirs.
+    """torch.autograd.gradcheck for a function of the student's.
 
-    The numerical Jacobian comes from the judge perturbing inputs and calling
-    the student's forward; the analytic one from the student's backward (one
-    pass per output element). Use small float64 inputs. With ``expected``, the
-    forward's output ``fn(*inputs)`` is first compared with it (``assert_close``),
-    in the same round trip.
+    The analytic Jacobian comes from the student's backward (one pass per
+    output element, in the worker). The numerical one comes from perturbing
+    the inputs: when grading, of the reference's ``fn``, evaluated in the
+    judge; under `autograder check`, which has no reference, of the student's
+    forward. Use small float64 inputs. With ``expected``, the forward's output
+    ``fn(*inputs)`` is first compared with it (``assert_close``), in the same
+    round trip.
     """
     import torch
 
@@ -460,13 +568,14 @@ def gradcheck(fn: Remote, inputs: tuple, eps: float = 1e-6, atol: float = 1e-5, 
         got = analytic[i] if isinstance(analytic, tuple) and i < len(analytic) else None
         if got is None:
             raise AssertionError(f"{fn.dotted}: backward returned no gradient for input #{i + 1}")
-        got = np.asarray(got, dtype=np.float64)
+        got = _to_numpy(got, f"the Jacobian of {fn.dotted} w.r.t. input #{i + 1}")[0].astype(np.float64)
         if got.shape != numerical.shape:
-            raise AssertionError(f"{fn.dotted}: the gradient of input #{i + 1} has the wrong size "
-                                 f"({got.shape[1] if got.ndim == 2 else got.shape} values, expected {numerical.shape[1]})")
+            raise AssertionError(f"{fn.dotted}: the Jacobian w.r.t. input #{i + 1} that your backward gives has shape "
+                                 f"{got.shape}, expected {numerical.shape} (output elements x input elements)")
         try:
             assert_close(got, numerical, rtol=rtol, atol=atol, what=f"Jacobian of {fn.dotted} w.r.t. input #{i + 1}")
         except AssertionError as exc:
+            whose = "your forward" if fn._proxy.reference_loader is None else f"the reference solution's {fn.dotted}"
             raise AssertionError(
-                f"gradcheck failed: your backward does not match finite differences of your forward.\n{exc}"
+                f"gradcheck failed: your backward does not match finite differences of {whose}.\n{exc}"
             ) from None

@@ -28,8 +28,8 @@ import pytest
 from . import __version__, errors
 from .config import Assignment, Limits, load_assignment
 from .isolate import InProcessSession, Session, default_isolation
-from .mistakes import Mistake, ReferenceNamespace, diagnose, load_catalogue
-from .proxy import SubmissionProxy
+from .mistakes import _FAILED, Mistake, ReferenceNamespace, _replay, describe, diagnose, form_differences, load_catalogue
+from .proxy import CallRecord, Remote, SubmissionProxy, _who, clean_text
 
 VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
 MARKS = {
@@ -118,6 +118,9 @@ class JudgeState:
         self.isolation_mode = isolation
         self._catalogue: list[Mistake] | None = None
         self.proxy = _proxy_for(submission, assignment, isolation, hide)
+        if reference_dir is not None:
+            # Numerical gradients are then taken of the reference, never of the student's own code.
+            self.proxy.reference_loader = lambda: self.reference
         self.session = self.proxy._session
         self.session.prestart()
 
@@ -195,10 +198,14 @@ class JudgeState:
             "stdout_visibility": "hidden",
             "tests": tests,
             "seed": self.seed,
-            "isolation": dict(self.session.isolation) | {"mode": self.session.mode},
+            # The worker reports its sandbox; a submission cannot have patched that report yet
+            # (it comes before the import), but it is text from the worker all the same.
+            "isolation": {clean_text(k, 100): clean_text(v, 500) for k, v in dict(self.session.isolation).items()}
+                         | {"mode": self.session.mode},
             "limits": self.assignment.limits.as_dict(),
             "mistakes": named,
-            "student_output": bytes(self.session.printed).decode("utf-8", "replace"),
+            "student_output": clean_text(bytes(self.session.printed).decode("utf-8", "replace"),
+                                         self.assignment.limits.output_bytes),
             "engine": _engine_info(),
         }
 
@@ -401,11 +408,16 @@ def _record_failure(state: JudgeState, item: pytest.Item, result: TestResult, ca
         result.outcome = "failed"
         text = str(exc).strip()
         result.output = text if text else _assert_source(call)
+    elif (blame := _blame(state, exc)) is not None:
+        result.outcome = "failed"
+        result.output = blame
     else:
         # A bug in the test or the engine, not the student's fault: say so loudly.
         result.outcome = "error"
         result.output = f"grader error in {call.when} ({type(exc).__name__}: {exc}); please report this to the course staff"
     result.score = 0.0
+    if result.outcome == "failed" and state.proxy.notes:
+        result.output += "\n" + "\n".join(state.proxy.notes)
     if result.outcome in ("failed", "exception") and state.reference_dir is not None:
         try:
             found = diagnose(state.proxy.calls, state.reference, state.catalogue)
@@ -416,6 +428,78 @@ def _record_failure(state: JudgeState, item: pytest.Item, result: TestResult, ca
             result.mistakes.append({"name": m.name, "hint": m.hint, "target": m.target})
         if found:
             result.output += "\n" + "\n".join(f"Known mistake: {m.name}. {m.hint}".rstrip() for m in found)
+    # Messages quote what the worker sent (exception text, type names, values): cap and clean it all.
+    result.output = clean_text(result.output, OUTPUT_CHARS)
+
+
+OUTPUT_CHARS = 10_000  # the most a test's message holds in the results
+# What using a value of the wrong form raises: unpacking a str or a 3-tuple into (out, cache),
+# an attribute or key the value lacks, an index past its end, arithmetic on None.
+_VALUE_ERRORS = (TypeError, ValueError, AttributeError, LookupError, ArithmeticError)
+
+
+def _blame(state: JudgeState, exc: BaseException | None) -> str | None:
+    """The message when a test's non-assertion error comes from what the submission returned;
+    None when it is the grader's.
+
+    The rule: the error is of a kind that using a wrong value raises (``_VALUE_ERRORS``),
+    the student's code returned a value earlier in the test, and, when grading, one of those
+    values differs in form (type, length, keys, shape) from what the reference returns for
+    the same call. Every test passes on the reference (``validate``), so what differs is
+    what the submission returned. Without a reference (``autograder check``) the form
+    cannot be compared; the message then says what the last call returned.
+    """
+    calls = [c for c in state.proxy.calls if c.error is None]
+    if not isinstance(exc, _VALUE_ERRORS) or not calls:
+        return None  # an engine fault, or an error before the student's code returned anything
+    problem = f"{type(exc).__name__}: {clean_text(exc, 300)}"
+    if state.reference_dir is None:
+        last = calls[-1]
+        return (f"{_who(last.target, last.args)} returned {describe(last.value)}, which the test could not use "
+                f"({problem}). Check what its docstring says it returns.")
+    try:
+        difference = _first_difference(calls, state.reference)
+    except Exception:  # noqa: BLE001 - a comparison that fails explains nothing: the grader's error stands
+        return None
+    if difference is None:
+        return None
+    who, at, mine, ref = difference
+    return (f"{who} returned {mine}{f' at {at}' if at else ''}, where the reference returns {ref} "
+            f"for the same arguments, so the test could not go on ({type(exc).__name__}).")
+
+
+def _first_difference(calls: list[CallRecord], reference: ReferenceNamespace) -> tuple[str, str, str, str] | None:
+    """(whose result, where in it, its form, the reference's form) for the outermost difference in
+    form between the calls' values and the reference's for the same calls, in the latest call."""
+    found = []
+    for order, (record, theirs) in enumerate(zip(calls, _replay(calls, reference))):
+        if theirs is _FAILED:
+            continue
+        if record.args_after is not None:
+            theirs = theirs[0]  # the replay pairs an inspected call's value with its arguments
+        found += [(len(path), -order, record, path, mine, ref)
+                  for path, mine, ref in form_differences(record.value, theirs)]
+    if not found:
+        return None
+    *_, record, path, mine, ref = min(found, key=lambda f: f[:2])
+    who, where = _owner(record, path)
+    return who, "".join(f"[{key!r}]" for key in where), mine, ref
+
+
+def _owner(record: CallRecord, path: tuple) -> tuple[str, tuple]:
+    """Whose result the part at ``path`` of a call's value is, and its path in that result: a
+    probe's result holds the results of the student's functions it ran (``together`` runs
+    several calls, ``forward_backward`` returns the forward's out and the backward's grads)."""
+    probe = record.path.removeprefix("autograder.probes.") if record.path.startswith("autograder.probes.") else None
+    args = record.args
+    if probe == "several" and path and args and isinstance(args[0], list) and path[0] < len(args[0]):
+        name, step = args[0][path[0]]
+        if name == "call" and isinstance(step[0], Remote):
+            return _who(step[0]), path[1:]
+    if probe == "forward_backward" and path and path[0] in (1, 2) and isinstance(args[path[0] - 1], Remote):
+        # (paired, out, grads): out is [0] of the forward's (out, cache); grads, the backward's result
+        return _who(args[path[0] - 1]), ((0,) if path[0] == 1 else ()) + path[1:]
+    return _who(record.target, args), path
 
 
 def _assert_source(call: pytest.CallInfo) -> str:

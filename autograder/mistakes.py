@@ -257,21 +257,7 @@ def _substitute(value: Any, mapping: dict, namespace: ReferenceNamespace) -> Any
         return mapping[id(value)]
     if isinstance(value, Remote):
         # A student function passed as an argument (e.g. to submission.vjp): use the namespace's.
-        kind, _, name = value._root.partition(":")
-        if kind == "import":
-            from .worker import _IMPORTABLE
-
-            if name not in _IMPORTABLE and not name.startswith("autograder.probes."):
-                raise LookupError("not replayable")
-            obj = importlib.import_module(name)
-        elif kind == "module":
-            # The module itself, not namespace.<name>: softmax.py's softmax() shadows the module there.
-            obj = namespace.modules[name] if name in namespace.modules else namespace
-        else:
-            raise LookupError("not replayable")
-        for op, arg in value._path:
-            obj = getattr(obj, arg) if op == "." else obj[arg]
-        return obj
+        return counterpart(value, namespace)
     if isinstance(value, tuple):
         return tuple(_substitute(v, mapping, namespace) for v in value)
     if isinstance(value, list):
@@ -279,6 +265,28 @@ def _substitute(value: Any, mapping: dict, namespace: ReferenceNamespace) -> Any
     if isinstance(value, dict):
         return {k: _substitute(v, mapping, namespace) for k, v in value.items()}
     return value
+
+
+def counterpart(remote: Any, namespace: ReferenceNamespace) -> Any:
+    """What a ``Remote`` names, found in ``namespace`` (the reference or a variant) instead of the
+    student's worker: ``module:backprop`` + ``.sigmoid_forward`` is the namespace's
+    ``sigmoid_forward``; a library (``import:numpy``) is the judge's own. An object that lived
+    only in the worker (a handle, a result) has none: LookupError."""
+    kind, _, name = remote._root.partition(":")
+    if kind == "import":
+        from .worker import _IMPORTABLE
+
+        if name not in _IMPORTABLE and not name.startswith("autograder.probes."):
+            raise LookupError(f"{remote.dotted} has no counterpart in the judge")
+        obj = importlib.import_module(name)
+    elif kind == "module":
+        # The module itself, not namespace.<name>: softmax.py's softmax() shadows the module there.
+        obj = namespace.modules[name] if name in namespace.modules else namespace
+    else:
+        raise LookupError(f"{remote.dotted} lived only in the student's worker")
+    for op, arg in remote._path:
+        obj = getattr(obj, arg) if op == "." else obj[arg]
+    return obj
 
 
 def _copy(value: Any) -> Any:
@@ -371,3 +379,66 @@ def _as_array(value: Any) -> np.ndarray | None:
     except ImportError:
         pass
     return None
+
+
+# ------------------------------------------------------------------ forms
+
+
+def form_differences(student: Any, reference: Any, path: tuple = ()) -> list[tuple[tuple, str, str]]:
+    """Where the student's value differs in form from the reference's: (path, the student's
+    part described, the reference's part described) for each place, outermost first.
+
+    The form is what a test needs to use a value: a number, a string, a sequence of so many
+    values (tuple or list alike), a dict with these keys, an array or a tensor of this shape,
+    or an object that stayed in the worker. Values and dtypes are not part of it.
+    """
+    if _form(student) != _form(reference):
+        return [(path, describe(student), describe(reference))]
+    if isinstance(student, (tuple, list)):
+        parts = [(i, s, r) for i, (s, r) in enumerate(zip(student, reference))]
+    elif isinstance(student, dict):
+        parts = [(key, student[key], reference[key]) for key in student]
+    else:
+        return []
+    inner = [d for key, s, r in parts for d in form_differences(s, r, path + (key,))]
+    return sorted(inner, key=lambda d: len(d[0]))
+
+
+def _form(value: Any) -> tuple:
+    torch = sys.modules.get("torch")
+    if value is None:
+        return ("None",)
+    if isinstance(value, (str, bytes)):
+        return ("str",)
+    if isinstance(value, (tuple, list)):
+        return ("sequence", len(value))
+    if isinstance(value, dict):
+        return ("dict", frozenset(value))
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return ("array", value.shape)
+    if torch is not None and isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.shape))
+    if isinstance(value, (bool, int, float, complex, np.generic, np.ndarray)):
+        return ("number",)
+    return ("object",)  # a handle to an object in the worker, or the reference's own object
+
+
+def describe(value: Any) -> str:
+    """A value's form in words, for a student: "a tuple of 3 values", "a str", "an array of shape (2, 3)"."""
+    from .proxy import Handle
+
+    form = _form(value)
+    if form[0] == "sequence":
+        return f"a {type(value).__name__} of {form[1]} value{'s' * (form[1] != 1)}"
+    if form[0] == "dict":
+        keys = ", ".join(sorted(repr(k)[:40] for k in value)[:8]) + (", ..." if len(value) > 8 else "")
+        return f"a dict with keys {{{keys}}}" if value else "an empty dict"
+    if form[0] == "array":
+        return f"an array of shape {form[1]}"
+    if form[0] == "tensor":
+        return f"a tensor of shape {form[1]}"
+    if form[0] == "str":
+        return f"a {type(value).__name__} of {len(value)} characters"
+    if isinstance(value, Handle):
+        return f"an object of type {value.type_name}"
+    return {"None": "None", "number": "a number"}.get(form[0], f"an object of type {type(value).__name__}")

@@ -12,9 +12,11 @@ the mistake catalogue can replay the same calls on its wrong variants.
 """
 from __future__ import annotations
 
+import contextvars
 import copy
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import errors, wire
 from .config import Limits
@@ -29,6 +31,7 @@ class CallRecord:
     error: BaseException | None = None
     result_id: int | None = None
     args_after: tuple | None = None  # set when the test inspected the call
+    target: "Remote | None" = None  # what was called, to name the student's functions in messages
 
 
 @dataclass
@@ -103,6 +106,10 @@ class SubmissionProxy:
         self.limits = limits  # the judge sets per-test limits here
         self.calls: list[CallRecord] = []
         self._sent_back: dict[int, tuple[Any, str, tuple]] = {}  # id(tuple) -> (tuple, result root, index path)
+        # When grading, the judge sets this to a function that returns the reference namespace;
+        # the numerical helpers of autograder.asserts then differentiate the reference (None: `check`).
+        self.reference_loader: Callable[[], Any] | None = None
+        self.notes: list[str] = []  # what a test's failure message must add (what was compared with what)
 
     def __getattr__(self, name: str) -> Remote:
         if name.startswith("_"):
@@ -124,14 +131,19 @@ class SubmissionProxy:
     def new_test(self, limits: Limits) -> None:
         self.limits = limits
         self.calls = []
+        self.notes = []
         self._sent_back.clear()
         self._session.release()
 
     # --------------------------------------------------------------- calls
 
     def _call(self, target: Remote, args: tuple, kwargs: dict, inspect: bool = False) -> Any:
+        if differentiating.get() and self.reference_loader is not None:
+            raise AuthoringError(
+                "numeric_gradient was given a plain function that calls the student's code: when grading, "
+                "a numerical gradient must be taken of the reference, so wrap the call in batched(...)")
         record = CallRecord(path=target.dotted.split(".", 1)[-1] if target._root == f"module:{self._modules[0]}"
-                            else target.dotted, args=args, kwargs=kwargs)
+                            else target.dotted, args=args, kwargs=kwargs, target=target)
         self.calls.append(record)
         try:
             if self._session.mode == "none":
@@ -161,7 +173,9 @@ class SubmissionProxy:
         if not inspect:
             return value
         args_after = self._decode(raw.get("args_after"), reply.buffers)
-        return Inspection(value, args_after, list(raw.get("aliases", [])))
+        aliases = raw.get("aliases")
+        aliases = [clean_text(a, 100) for a in aliases[:10]] if isinstance(aliases, list) else []
+        return Inspection(value, args_after, aliases)
 
     def _fetch(self, target: Remote) -> Any:
         if self._session.mode == "none":
@@ -178,7 +192,7 @@ class SubmissionProxy:
 
         def resolve(node: dict) -> Any:
             if node.get("t") == "handle" and type(node.get("id")) is int:
-                return Handle(self, node["id"], str(node.get("type", "?"))[:200], gen)
+                return Handle(self, node["id"], clean_text(node.get("type", "?"), 200), gen)
             raise wire.WireError("unexpected reference in a reply")
 
         try:
@@ -319,9 +333,9 @@ def _device_map(device: str) -> str:
 
 def _problem(info: dict, target: Remote, args: tuple = ()) -> errors.SubmissionProblem:
     """Turn a worker's error report into a message a student can act on."""
-    kind = str(info.get("type", "Exception"))[:100]
-    message = str(info.get("message", ""))[:2000]
-    tb = str(info.get("traceback", ""))[:4000]
+    kind = clean_text(info.get("type", "Exception"), 100)
+    message = clean_text(info.get("message", ""), 2000)
+    tb = clean_text(info.get("traceback", ""), 4000)
     if info.get("missing_module"):
         return errors.NotImplementedYet(f"not implemented yet: {message}")
     if info.get("missing"):
@@ -343,3 +357,44 @@ def _not_implemented(message: str, who: str) -> errors.NotImplementedYet:
     if "not implemented" in message.lower():
         return errors.NotImplementedYet(message)  # a stub's own words name its function
     return errors.NotImplementedYet(f"{who}: not implemented yet ({message or 'NotImplementedError'})")
+
+
+# ------------------------------------------------------------ worker text
+
+
+CUT = "[... cut]"
+# An ANSI escape sequence: CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \\), or a two-byte one.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])")
+# Control characters but newline and tab, and the invisible and direction-changing ones of Unicode
+# (text that would read differently from what it holds).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: Any, limit: int = 2000) -> str:
+    """Text that came from the worker, fit for a message or a results document.
+
+    ANSI escape sequences are removed, other control characters (but newline
+    and tab) are written as escapes (``\\x07``), and the text is cut to at most
+    ``limit`` characters, the cut marked "[... cut]". The worker caps its own
+    reports, but a submission can patch the worker: every string from it goes
+    through here before it reaches a message or a results document.
+    """
+    text = value if type(value) is str else str(value)
+    cut = len(text) > 4 * limit  # cleaning rarely shrinks text to a quarter: clean only what can be kept
+    text = _ANSI.sub("", text[: 4 * limit])
+    text = _UNSAFE.sub(lambda m: ascii(m.group())[1:-1], text)
+    if cut or len(text) > limit:
+        text = text[: max(limit - len(CUT), 0)] + CUT
+    return text
+
+
+# ------------------------------------------------------------ authoring errors
+
+
+class AuthoringError(Exception):
+    """A test uses a helper in a way that cannot be graded soundly: the test's fault, a grader error."""
+
+
+# Set while numeric_gradient evaluates a plain function: a call to the student's code then would be
+# a numerical gradient of the student's own code, which grading must not rest on.
+differentiating: contextvars.ContextVar[bool] = contextvars.ContextVar("differentiating", default=False)

@@ -130,3 +130,25 @@ def test_reference_and_stub_samples_are_what_the_source_gives(name):
         source = (a.folder / f"{module}.py").read_text()
         assert (a.samples_dir / "reference" / f"{module}.py").read_text() == source
         assert (a.samples_dir / "stub" / f"{module}.py").read_text() == strip_solutions(source, module)
+
+
+def test_no_sample_meets_a_grader_error(graded):
+    """Whatever a sample returns (a str, a tuple of the wrong length), a test that cannot go on
+    with it fails as the submission's, with a message about the value, never as the grader's."""
+    _, docs, _ = graded
+    for student, doc in docs.items():
+        errors = [(t["name"], t["output"]) for t in doc["tests"] if t["outcome"] == "error"]
+        assert not errors, (student, errors[:3])
+
+
+def test_results_hold_only_bounded_clean_text(graded):
+    """Text from the worker (exception messages, type names, printed output) is capped and cleaned
+    in the judge, whatever the submission did to the worker's own caps."""
+    _, docs, out = graded
+    for path in out.glob("*.json"):
+        assert path.stat().st_size < 1_000_000, path.name
+        doc = json.loads(path.read_text())
+        texts = [doc["output"], doc.get("student_output", ""), *(t["output"] for t in doc["tests"])]
+        for text in texts:
+            assert len(text) <= 70_000, path.name
+            assert not any(ch in text for ch in "\x1b\x00\r\x07\u202e"), (path.name, text[:200])

@@ -27,6 +27,17 @@ def cubic_mix(x):
     return float(np.sum(x**3 + x**2))
 
 
+def smooth_function(a, b, c, d, u):
+    """f(x) = sum(a sin(b x + c)) + sum(d x**3) + (u . x)**2, from coefficients the judge drew
+    (``autograder.asserts.SmoothFunction``): a function for a student's numerical-gradient code,
+    whose exact gradient the judge knows."""
+
+    def f(x):
+        return float(np.sum(a * np.sin(b * x + c)) + np.sum(d * x ** 3) + np.sum(u * x) ** 2)
+
+    return f
+
+
 def best_time(fn, args, repeats=5):
     """The shortest wall time, in seconds, of ``fn(*args)`` over ``repeats`` calls.
 

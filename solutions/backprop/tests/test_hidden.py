@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograder import assert_close, assert_shape, call_pure, forward_backward, gradcheck, points
+from autograder.asserts import SmoothFunction
 
 F32 = dict(rtol=1e-5, atol=1e-6)      # float32 tolerances
 F64 = dict(rtol=1e-7, atol=1e-9)      # float64 tolerances (the defaults, spelled out)
@@ -327,40 +328,44 @@ def test_two_layer_net_single_example_no_reg(submission, reference, rng):
 # ------------------------------------------------------ numerical gradient
 
 
-@points(1)
-def test_eval_numerical_gradient_sum_of_squares(submission, rng):
-    f = submission.library("autograder.probes").sum_of_squares
-    x = rng.normal(size=_shape(rng, 1, 3))
-    grad = submission.eval_numerical_gradient(f, x)
-    # Centered differences are exact up to rounding for x**2; one-sided ones are off by h.
-    assert_close(grad, 2 * x, rtol=1e-6, atol=1e-7, what="numerical gradient of sum(x**2)")
+# The function to differentiate is built in the worker from random coefficients (SmoothFunction):
+# a submission cannot recognise it and answer with a gradient known in advance. The judge
+# computes its exact gradient, and the exact centered quotient for a given step, itself.
+WHAT = "numerical gradient of sum(a sin(b x + c)) + sum(d x**3) + (u . x)**2"
 
 
 @points(1)
-def test_eval_numerical_gradient_sin_sum(submission, rng):
-    f = submission.library("autograder.probes").sin_sum
-    x = rng.normal(size=(2, 3, 2))
-    grad = submission.eval_numerical_gradient(f, x)
-    assert_close(grad, np.cos(x), rtol=1e-6, atol=1e-7, what="numerical gradient of sum(sin(x))")
+def test_eval_numerical_gradient_any_shape(submission, rng):
+    shape = _shape(rng, 1, 3)
+    f, x = SmoothFunction(rng, shape), rng.normal(size=shape)
+    grad = submission.eval_numerical_gradient(f.in_worker(submission), x)
+    # Centered differences are off by O(h**2) (about 1e-10 here); one-sided ones by O(h).
+    assert_close(grad, f.gradient(x), rtol=1e-6, atol=1e-7, what=WHAT)
+
+
+@points(1)
+def test_eval_numerical_gradient_3d(submission, rng):
+    f, x = SmoothFunction(rng, (2, 3, 2)), rng.normal(size=(2, 3, 2))
+    grad = submission.eval_numerical_gradient(f.in_worker(submission), x)
+    assert_close(grad, f.gradient(x), rtol=1e-6, atol=1e-7, what=f"{WHAT}, x of shape (2, 3, 2)")
 
 
 @points(1)
 def test_eval_numerical_gradient_uses_h(submission, rng):
-    f = submission.library("autograder.probes").cubic_mix
-    x = rng.normal(size=6)
+    f, x = SmoothFunction(rng, (6,)), rng.normal(size=6)
     h = 1e-3
-    grad = submission.eval_numerical_gradient(f, x, h)
-    # For x**3 + x**2 the centered quotient is exactly 3x^2 + 2x + h^2.
-    assert_close(grad, 3 * x ** 2 + 2 * x + h ** 2, rtol=1e-8, atol=1e-8,
-                 what=f"numerical gradient of sum(x**3 + x**2) with h={h}")
+    grad = submission.eval_numerical_gradient(f.in_worker(submission), x, h)
+    # The centered quotient with this h, exactly: the d x**3 term adds d * h**2 (at least 5e-7).
+    assert_close(grad, f.centered(x, h), rtol=0, atol=1e-8, what=f"{WHAT} with h={h}")
 
 
 @points(1)
 def test_eval_numerical_gradient_restores_x(submission, rng):
-    f = submission.library("autograder.probes").cubic_mix
-    x = rng.normal(size=(3, 4))
-    grad = call_pure(submission.eval_numerical_gradient, f, x)
-    assert_close(grad, 3 * x ** 2 + 2 * x, rtol=1e-6, atol=1e-7, what="numerical gradient of sum(x**3 + x**2)")
+    f, x = SmoothFunction(rng, (3, 4)), rng.normal(size=(3, 4))
+    grad = call_pure(submission.eval_numerical_gradient, f.in_worker(submission), x)
+    # Through (u . x)**2 every element's derivative depends on all of x: an element left
+    # perturbed shifts the later ones by about 1e-5.
+    assert_close(grad, f.gradient(x), rtol=1e-7, atol=1e-7, what=WHAT)
 
 
 # ---------------------------------------------------------- torch Functions
