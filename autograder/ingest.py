@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 MAX_UNZIPPED_BYTES = 64 * 2**20
-MAX_FILES = 2000
+MAX_FILES = 10_000  # data files included (5000 small ones once lost a correct submission its marks)
 SCAN_SECONDS = 5.0  # a folder on a slow disk, or a huge one, is refused rather than read for minutes
 SKIPPED = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}
 LINK_ADVICE = "upload the files themselves"

@@ -163,8 +163,8 @@ def wait_for(sock: socket.socket, events: int, seconds: float) -> bool:
 
 # ------------------------------------------------------------------ files
 
-MAX_FILES = 10_000  # data files included; ingest applies the same bound
-MAX_BYTES = 64 * 2**20
+# Ingest's bounds: a submission it let through is never refused here.
+from .ingest import MAX_FILES, MAX_UNZIPPED_BYTES as MAX_BYTES  # noqa: E402
 _SKIPPED_FOLDERS = {"__pycache__", ".git", ".ipynb_checkpoints", "__MACOSX"}
 
 
@@ -526,7 +526,8 @@ class Session:
         try:
             conn = self.launcher.spawn(limits, self.hide)
             conn.watch_output(self)
-            conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index}, [blob]), patience)
+            conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index, "cpus": _cpus()}, [blob]),
+                      patience)
             conn.send(wire.pack({"op": "import"}), patience)
         except OSError as exc:
             raise errors.GraderFault(f"a worker could not be started: {exc}") from None

@@ -83,7 +83,7 @@ class Plan:
     limits: Limits
     hide: list[str] = field(default_factory=list)  # folders the worker must not see
     cgroups: dict[str, str] = field(default_factory=dict)  # controller -> cgroup dir, made by the server
-    cpus: list[int] | None = None  # the judge's CPUs, which the worker shares
+    cpus: list[int] | None = None  # the judge's CPUs, for its cgroup's cpuset
 
 
 # ----------------------------------------------------------------- cgroups
@@ -177,17 +177,22 @@ class Cgroups:
         return [("cpuset.cpus", allowed)] + ([] if v2 else [("cpuset.mems", _read(base / "cpuset.mems"))])
 
     @staticmethod
+    def share_cpus(paths: dict[str, str], cpus: list[int] | None) -> None:
+        """Move a worker's cpuset to its judge's CPUs (a spare warmed up on every CPU)."""
+        if cpus and "cpuset" in paths:
+            try:
+                Path(paths["cpuset"], "cpuset.cpus").write_text(",".join(str(c) for c in cpus))
+            except OSError:
+                pass  # outside the allowed set: the worker's own affinity still applies
+
+    @staticmethod
     def describe(paths: dict[str, str]) -> str | None:
         """The CPU limits in force, for the isolation record."""
         parts = []
         if "cpu" in paths:
             parts.append("cgroup quota of 1 CPU for all its processes together")
         if "cpuset" in paths:
-            try:
-                cpus = Path(paths["cpuset"], "cpuset.cpus").read_text().strip()
-                parts.append(f"cgroup cpuset {cpus}")
-            except OSError:
-                pass
+            parts.append("cgroup cpuset of its judge's CPUs")
         return "; ".join(parts) or None
 
     @staticmethod
@@ -289,7 +294,6 @@ def enter(plan: Plan) -> tuple[str, dict]:
         workdir = _fallback_workdir()
 
     record.update(_rlimits(limits, plan.cgroups, uid_is_own=is_root, already_running=already_running))
-    _share_cpus(plan.cpus)
 
     if is_root:
         os.setgroups([])
@@ -300,15 +304,23 @@ def enter(plan: Plan) -> tuple[str, dict]:
         record["user"] = "user namespace, same uid outside" if namespaces else "same user as the grader"
     _die_with_parent()  # after setuid, which clears it
 
-    record["syscalls"] = _seccomp()
-    if not namespaces and record["syscalls"].startswith("seccomp"):
-        record["network"] = "IP sockets denied by seccomp"
-
     os.makedirs(workdir, exist_ok=True)
     os.environ.clear()
     os.environ.update(_clean_env(workdir))
     os.chdir(workdir)
     return workdir, record
+
+
+def lock_down(record: dict, cpus: list[int] | None) -> None:
+    """The last step, just before the submission's files arrive: the judge's CPUs, then the
+    seccomp filter, which denies any later change of them.
+
+    Apart from ``enter`` so that a spare worker, which runs no student code until then, warms up
+    on every CPU and not on its future judge's."""
+    _share_cpus(cpus)
+    record["syscalls"] = _seccomp()
+    if record.get("network") == "not isolated" and record["syscalls"].startswith("seccomp"):
+        record["network"] = "IP sockets denied by seccomp"
 
 
 def place_files(workdir: str, files: dict[str, bytes]) -> None:

@@ -407,7 +407,8 @@ def test_the_graded_folder_lies_inside_the_students_copy(subs, staging):
     assert sub.folder.resolve().is_relative_to((staging / "alice").resolve())
 
 
-def test_a_folder_over_the_file_limit_is_refused_quickly(subs, staging):
+def test_a_folder_over_the_file_limit_is_refused_quickly(subs, staging, monkeypatch):
+    monkeypatch.setattr(ingest, "MAX_FILES", 2000)
     write(subs / "alice" / "backprop.py")
     many = subs / "alice" / "many"
     many.mkdir()
@@ -417,6 +418,14 @@ def test_a_folder_over_the_file_limit_is_refused_quickly(subs, staging):
     [sub] = discover(subs, staging, PRIMARY)
     assert time.monotonic() - start < 2.0  # stops at the limit, does not read the 20000
     assert sub == Submission("alice", None, "alice holds more than 2000 files; remove data files and outputs.")
+
+
+def test_thousands_of_data_files_are_within_the_limit(subs, staging):
+    write(subs / "alice" / "backprop.py")
+    for i in range(5000):
+        write(subs / "alice" / "data" / f"{i}.txt", b"1")
+    [sub] = discover(subs, staging, PRIMARY)
+    assert sub.problem is None and len(list((sub.folder / "data").iterdir())) == 5000
 
 
 def test_a_folder_over_the_size_limit_is_refused(subs, staging, monkeypatch):
