@@ -2,7 +2,9 @@
 
 Randomness is graded by statistics and by relations that hold whatever
 random numbers a solution draws (a unit is either zeroed or scaled by
-1 / (1 - p); dx = dout * out / x), never by matching the reference's mask.
+1 / (1 - p); dx = dout * mask * scale for the mask of that forward pass,
+once its output is checked to be a dropout of x), never by matching the
+reference's mask.
 Each statistical test states in its docstring the probability that it fails
 for a correct solution and how that bound was derived, modelling the mask as
 independent Bernoulli draws, one per element; every such bound is below
@@ -55,6 +57,24 @@ def _pure_forward(submission, x, dropout_param):
     assert "[0]" not in seen.aliases, \
         "out shares memory with x: return a new array (in test mode, x.copy() rather than x itself)"
     return seen.value
+
+
+def _kept(out, x, scale, tol):
+    """The units a training-mode output kept, checked to be a dropout of x: every unit is 0 or
+    x * scale, and both occur. A backward is then compared with dout * kept * scale, the gradient
+    of that very forward pass computed here, never with the student's own out (a forward that is
+    not a dropout, zeros or 2 x, would agree with a backward that shares its mistake).
+
+    A correct solution fails this only by dropping all n units or none: p^n + (1 - p)^n.
+    """
+    torch_out = isinstance(out, torch.Tensor)
+    assert_shape(out, tuple(x.shape), what="out")
+    out, x = (out.detach().double().cpu().numpy(), x.double().numpy()) if torch_out else (out, x)
+    kept = out != 0
+    assert 0 < kept.sum() < kept.size, f"every unit was {'kept' if kept.all() else 'dropped'}"
+    ratio = (out[kept] / x[kept]).astype(np.float64)  # the dtype has tests of its own
+    assert_close(ratio, np.full(int(kept.sum()), scale), **tol, what=f"out / x on the kept units (must be {scale:.6g})")
+    return kept
 
 
 def _param(p, mode="train", variant=None, seed=None):
@@ -347,28 +367,32 @@ def test_vanilla_test_mode_scales_by_keep_probability(submission, reference, rng
 @points(2)
 @pytest.mark.parametrize("variant", ["inverted", "vanilla"])
 def test_backward_reuses_the_mask_and_scale(submission, rng, variant):
-    """dx = dout * out / x: the units dropped in forward get no gradient, the kept ones the
+    """dx = dout * mask * scale: the units dropped in forward get no gradient, the kept ones the
     forward factor (1 / (1 - p) inverted, 1 vanilla).
 
-    Deterministic given the student's own forward pass: false-failure probability 0.
+    Deterministic given the forward's mask, once out is checked to be a dropout of x; a correct
+    solution fails only by dropping all 63 units or none: 0.65^63 + 0.35^63 < 1e-11.
     """
     p = 0.35
+    scale = 1 / (1 - p) if variant == "inverted" else 1.0
     x, dout = _nonzero(rng, (7, 9)), rng.normal(size=(7, 9))
     out, cache = submission.dropout_forward(x, _param(p, variant=variant, seed=_seed(rng)))
+    kept = _kept(out, x, scale, dict(rtol=1e-12, atol=0))
     dx = call_pure(submission.dropout_backward, dout, cache)
     assert_shape(dx, x.shape, what="dx")
-    assert_close(dx, dout * out / x, rtol=1e-12, atol=1e-15,
+    assert_close(dx, dout * kept * scale, rtol=1e-12, atol=1e-15,
                  what=f"dx ({variant}): must be dout times the forward mask and scale")
 
 
 @points(1)
 def test_backward_float32_mask_reused(submission, rng):
-    """The same in float32 (deterministic)."""
+    """The same in float32 (deterministic given the mask; all 48 units dropped or none: 2 * 0.5^48 < 1e-14)."""
     x = _nonzero(rng, (6, 8)).astype(np.float32)
     dout = rng.normal(size=(6, 8)).astype(np.float32)
     out, cache = submission.dropout_forward(x, _param(0.5, seed=_seed(rng)))
+    kept = _kept(out, x, 2.0, F32)
     dx = submission.dropout_backward(dout, cache)
-    assert_close(dx.astype(np.float64), dout.astype(np.float64) * out / x, **F32, what="dx in float32")
+    assert_close(dx, (dout.astype(np.float64) * kept * 2.0).astype(np.float32), **F32, what="dx in float32")
 
 
 # --------------------------------------------------------- ensemble average
@@ -504,14 +528,16 @@ def test_torch_train_mean_preserved(submission, rng):
 @points(2)
 @pytest.mark.parametrize("dtype,tol", DTYPES, ids=["float32", "float64"])
 def test_torch_gradient_uses_the_forward_mask(submission, rng, dtype, tol):
-    """The gradient is grad_out * out / x (deterministic given the forward pass)."""
+    """The gradient is grad_out * mask / (1 - p) (deterministic given the forward's mask; all 72
+    units dropped or none: 0.6^72 + 0.4^72 < 1e-15)."""
     x = _tensor(_nonzero(rng, (8, 9)), dtype)
     g = _tensor(rng.normal(size=(8, 9)), dtype)
     layer = submission.dropout_torch.Dropout(0.4)
     out, dx = _probe(submission).forward_backward(layer, x, g, True, _seed(rng))
+    kept = _kept(out, x, 1 / 0.6, tol)
     assert dx is not None, "no gradient reached x"
     assert dx.dtype == dtype, f"gradient dtype must be {dtype}, got {dx.dtype}"
-    assert_close(dx.double(), (g * out / x).double(), **tol, what="gradient with respect to x")
+    assert_close(dx.double(), g.double() * torch.tensor(kept) / 0.6, **tol, what="gradient with respect to x")
 
 
 @points(1)
@@ -579,10 +605,11 @@ def test_torch_cuda_train_and_eval(submission, rng, dtype):
 @points(1)
 @pytest.mark.gpu
 def test_torch_cuda_gradient(submission, rng):
-    """On CUDA the gradient is grad_out * out / x, on the device (deterministic)."""
+    """On CUDA the gradient is grad_out * mask / (1 - p), on the device (deterministic given the mask)."""
     x = _tensor(_nonzero(rng, (16, 32)), torch.float32)
     g = _tensor(rng.normal(size=(16, 32)), torch.float32)
     layer = submission.dropout_torch.Dropout(0.5)
     out, dx = _probe(submission).forward_backward(layer, x.cuda(), g.cuda(), True, _seed(rng))
+    kept = _kept(out, x, 2.0, F32)
     assert dx is not None and dx.device.type == "cuda", "the gradient must exist and stay on CUDA"
-    assert_close(dx.cpu(), g * out.cpu() / x, **F32, what="gradient on CUDA")
+    assert_close(dx.cpu(), (g.double() * torch.tensor(kept) * 2.0).float(), **F32, what="gradient on CUDA")

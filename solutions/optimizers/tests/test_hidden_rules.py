@@ -121,8 +121,8 @@ def test_rule_carries_state_between_calls(submission, reference, rng, name):
 
 @points(1)
 @pytest.mark.parametrize("name", RULES)
-def test_rule_does_not_modify_its_inputs(submission, rng, name):
-    """w, dw, config and the state arrays in config come back unchanged; next_w is a new array."""
+def test_rule_does_not_modify_its_inputs(submission, reference, rng, name):
+    """w, dw, config and the state arrays in config come back unchanged; next_w is a new array and right."""
     w, dw, config = _step_inputs(rng, name)
     seen = getattr(submission, name).inspect(w, dw, config)
     w_after, dw_after, config_after = seen.args_after
@@ -133,6 +133,8 @@ def test_rule_does_not_modify_its_inputs(submission, rng, name):
     assert_close(config_after, config, rtol=0, atol=0,
                  what=f"the caller's config after {name} (must be unchanged: build new arrays, not v *= ...)")
     assert not seen.aliases, f"{name} returned {seen.aliases} sharing memory with an input: return new arrays"
+    # Leaving the inputs alone earns the point together with a right step, not by computing nothing.
+    assert_close(seen.value[0], getattr(reference, name)(w, dw, config)[0], **F64, what=f"{name}: next_w")
 
 
 @points(1)
