@@ -1,7 +1,10 @@
 """Public tests for the backprop assignment: run them locally while you work.
 
 They check shapes, a few values computed by hand, and your backward passes
-against finite differences. Passing them is a good sign, not a guarantee: the
+against finite differences. Here (`autograder check`) the finite differences
+are those of your own forward passes; when your submission is graded, they are
+those of the reference solution's, so a backward that only agrees with a wrong
+forward does not pass. Passing them is a good sign, not a guarantee: the
 hidden tests use random shapes, float32, large inputs, and more edge cases.
 """
 import numpy as np
@@ -10,6 +13,7 @@ import torch
 
 from autograder import (assert_close, assert_shape, forward_backward_numeric, gradcheck, numeric_gradients, points,
                         together)
+from autograder.asserts import SmoothFunction
 
 pytestmark = pytest.mark.public
 
@@ -46,7 +50,7 @@ def test_activation_backward_matches_numeric_gradient(submission, rng, name):
     backward = getattr(submission, f"{name}_backward")
     x = _away_from_zero(rng, (3, 4))
     dout = rng.normal(size=(3, 4))
-    # Your backward's dx, and centered differences of your forward: one round trip.
+    # Your backward's dx, and centered differences of your forward (of the reference's when graded).
     _, dx, (expected,) = forward_backward_numeric(forward, backward, (x,), dout)
     assert_close(dx, expected, rtol=1e-6, atol=1e-8, what=f"{name}_backward dx")
 
@@ -106,17 +110,21 @@ def test_two_layer_net_matches_numeric_gradient(submission, rng):
 
 
 @points(1)
-def test_eval_numerical_gradient_sum_of_squares(submission, rng):
-    f = submission.library("autograder.probes").sum_of_squares  # f(x) = sum(x ** 2)
+def test_eval_numerical_gradient_matches_the_exact_gradient(submission, rng):
+    # f(x) = sum(a sin(b x + c)) + sum(d x**3) + (u . x)**2 with random coefficients, built
+    # next to your code; its exact gradient is known here.
+    f = SmoothFunction(rng, (2, 3))
     x = rng.normal(size=(2, 3))
-    grad = submission.eval_numerical_gradient(f, x)
-    assert_close(grad, 2 * x, rtol=1e-6, atol=1e-8, what="numerical gradient of sum(x**2)")
+    grad = submission.eval_numerical_gradient(f.in_worker(submission), x)
+    assert_close(grad, f.gradient(x), rtol=1e-6, atol=1e-7,
+                 what="numerical gradient of sum(a sin(b x + c)) + sum(d x**3) + (u . x)**2")
 
 
 @points(1)
 def test_sigmoid_function_gradcheck(submission, rng):
     x = torch.tensor(rng.normal(size=(3, 4)) * 2, dtype=torch.float64)
-    # Your forward against torch.sigmoid, then your backward against finite differences.
+    # Your forward against torch.sigmoid, then your backward against finite differences
+    # (of your forward here, of the reference's when graded).
     gradcheck(submission.backprop_torch.SigmoidFunction.apply, (x,), expected=torch.sigmoid(x))
 
 

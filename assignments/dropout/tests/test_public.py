@@ -105,17 +105,33 @@ def test_vanilla_test_mode_scales_by_keep_probability(submission, rng):
     assert_close(out, 0.75 * x, rtol=1e-12, atol=0, what="out in test mode, vanilla variant, p=0.25")
 
 
+def _kept(out, x, scale):
+    """The units your training-mode output kept, checked to be a dropout of x: every unit is 0 or
+    x * scale, and both occur. The backward is then checked against dout * kept * scale, the
+    gradient of that very forward pass, not against your out itself (a forward that is not a
+    dropout, all zeros say, would agree with a backward that shares its mistake)."""
+    out, x = (np.asarray(out.detach().double()), np.asarray(x.double())) if isinstance(out, torch.Tensor) else (out, x)
+    assert_shape(out, x.shape, what="out")
+    kept = out != 0
+    assert 0 < kept.sum() < kept.size, f"every unit was {'kept' if kept.all() else 'dropped'}"
+    assert_close(out[kept] / x[kept], np.full(int(kept.sum()), scale), rtol=1e-12, atol=0,
+                 what=f"out / x on the kept units (must be 1 / (1 - p) = {scale:.6g})")
+    return kept
+
+
 @points(1)
 def test_backward_reuses_the_forward_mask(submission, rng):
-    """dx = dout * out / x: the units dropped in forward get no gradient, the others 1 / (1 - p).
+    """dx = dout * mask / (1 - p): the units dropped in forward get no gradient, the others 1 / (1 - p).
 
-    Deterministic given your own forward pass: false-failure probability 0.
+    Deterministic given the forward's mask; a correct solution fails only by dropping all 64
+    units or none: 2 * 0.5^64 < 1e-18.
     """
-    x, dout = _nonzero(rng, (6, 5)), rng.normal(size=(6, 5))
+    x, dout = _nonzero(rng, (8, 8)), rng.normal(size=(8, 8))
     out, cache = submission.dropout_forward(x, {"p": 0.5, "mode": "train", "seed": _seed(rng)})
+    kept = _kept(out, x, 2.0)
     dx = submission.dropout_backward(dout, cache)
     assert_shape(dx, x.shape, what="dx")
-    assert_close(dx, dout * out / x, rtol=1e-12, atol=1e-15, what="dx (must be dout * mask / (1 - p))")
+    assert_close(dx, dout * kept * 2.0, rtol=1e-12, atol=1e-15, what="dx (must be dout * mask / (1 - p))")
 
 
 @points(1)
@@ -183,10 +199,15 @@ def test_torch_dropout_follows_the_seed_convention(submission, rng):
 
 @points(1)
 def test_torch_dropout_gradient_uses_the_mask(submission, rng):
-    """The gradient is grad_out * out / x: the same units as in forward (deterministic)."""
-    x = torch.tensor(_nonzero(rng, (4, 6)))
-    g = torch.tensor(rng.normal(size=(4, 6)))
+    """The gradient is grad_out * mask / (1 - p): the same units as in forward.
+
+    Deterministic given the forward's mask; a correct solution fails only by dropping all 64
+    units or none: 0.7^64 + 0.3^64 < 1e-9.
+    """
+    x = torch.tensor(_nonzero(rng, (8, 8)))
+    g = torch.tensor(rng.normal(size=(8, 8)))
     layer = submission.dropout_torch.Dropout(0.3)
     out, dx = _probe(submission).forward_backward(layer, x, g, True, _seed(rng))
+    kept = _kept(out, x, 1 / 0.7)
     assert dx is not None, "no gradient reached x: build the output from x with differentiable tensor ops"
-    assert_close(dx, g * out / x, rtol=1e-12, atol=1e-15, what="gradient with respect to x")
+    assert_close(dx, g * torch.tensor(kept) / 0.7, rtol=1e-12, atol=1e-15, what="gradient with respect to x")
