@@ -28,7 +28,7 @@ import pytest
 from . import __version__, errors
 from .config import Assignment, Limits, load_assignment
 from .isolate import InProcessSession, Session, default_isolation
-from .mistakes import _FAILED, Mistake, ReferenceNamespace, _replay, describe, diagnose, form_differences, load_catalogue
+from .mistakes import Mistake, ReferenceNamespace, describe, diagnose, first_form_difference, load_catalogue
 from .proxy import CallRecord, Remote, SubmissionProxy, _who, clean_text
 
 VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
@@ -458,32 +458,16 @@ def _blame(state: JudgeState, exc: BaseException | None) -> str | None:
         return (f"{_who(last.target, last.args)} returned {describe(last.value)}, which the test could not use "
                 f"({problem}). Check what its docstring says it returns.")
     try:
-        difference = _first_difference(calls, state.reference)
+        difference = first_form_difference(calls, state.reference)
+        if difference is None:
+            return None  # what came back has the reference's form: nothing it returned explains the error
+        record, path, mine, ref = difference
+        who, where = _owner(record, path)
     except Exception:  # noqa: BLE001 - a comparison that fails explains nothing: the grader's error stands
         return None
-    if difference is None:
-        return None
-    who, at, mine, ref = difference
+    at = "".join(f"[{key!r}]" for key in where)
     return (f"{who} returned {mine}{f' at {at}' if at else ''}, where the reference returns {ref} "
             f"for the same arguments, so the test could not go on ({type(exc).__name__}).")
-
-
-def _first_difference(calls: list[CallRecord], reference: ReferenceNamespace) -> tuple[str, str, str, str] | None:
-    """(whose result, where in it, its form, the reference's form) for the outermost difference in
-    form between the calls' values and the reference's for the same calls, in the latest call."""
-    found = []
-    for order, (record, theirs) in enumerate(zip(calls, _replay(calls, reference))):
-        if theirs is _FAILED:
-            continue
-        if record.args_after is not None:
-            theirs = theirs[0]  # the replay pairs an inspected call's value with its arguments
-        found += [(len(path), -order, record, path, mine, ref)
-                  for path, mine, ref in form_differences(record.value, theirs)]
-    if not found:
-        return None
-    *_, record, path, mine, ref = min(found, key=lambda f: f[:2])
-    who, where = _owner(record, path)
-    return who, "".join(f"[{key!r}]" for key in where), mine, ref
 
 
 def _owner(record: CallRecord, path: tuple) -> tuple[str, tuple]:

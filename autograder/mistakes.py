@@ -384,7 +384,24 @@ def _as_array(value: Any) -> np.ndarray | None:
 # ------------------------------------------------------------------ forms
 
 
-def form_differences(student: Any, reference: Any, path: tuple = ()) -> list[tuple[tuple, str, str]]:
+def first_form_difference(calls: list, reference: ReferenceNamespace) -> tuple[Any, tuple, str, str] | None:
+    """The outermost difference in form (see ``_form_differences``) between what the calls returned
+    and what the reference returns for the same calls, in the latest call that has one:
+    (the call, the path to the part in its value, that part described, the reference's described)."""
+    found = []
+    for order, (call, theirs) in enumerate(zip(calls, _replay(calls, reference))):
+        if theirs is _FAILED:
+            continue
+        if call.args_after is not None:
+            theirs = theirs[0]  # the replay pairs an inspected call's value with its arguments
+        found += [(len(path), -order, call, path, mine, ref)
+                  for path, mine, ref in _form_differences(call.value, theirs)]
+    if not found:
+        return None
+    return min(found, key=lambda f: f[:2])[2:]
+
+
+def _form_differences(student: Any, reference: Any, path: tuple = ()) -> list[tuple[tuple, str, str]]:
     """Where the student's value differs in form from the reference's: (path, the student's
     part described, the reference's part described) for each place, outermost first.
 
@@ -400,7 +417,7 @@ def form_differences(student: Any, reference: Any, path: tuple = ()) -> list[tup
         parts = [(key, student[key], reference[key]) for key in student]
     else:
         return []
-    inner = [d for key, s, r in parts for d in form_differences(s, r, path + (key,))]
+    inner = [d for key, s, r in parts for d in _form_differences(s, r, path + (key,))]
     return sorted(inner, key=lambda d: len(d[0]))
 
 

@@ -63,3 +63,23 @@ def test_a_class_variant_sees_the_reference_modules_names():
     module = ns.Scale()
     assert module.extra == 3 and isinstance(module, torch.nn.Module)
     assert torch.equal(module(torch.ones(2)), torch.full((2,), 6.0))
+
+
+def test_the_outermost_difference_in_form_of_the_latest_call_is_the_one_reported():
+    import types
+
+    from autograder.mistakes import ReferenceNamespace, describe, first_form_difference
+    from autograder.proxy import CallRecord
+
+    layer = types.ModuleType("layer")
+    exec("def forward(x):\n    return x * 2, (x, x)\n\ndef backward(dout, cache):\n    return dout, dout\n", vars(layer))
+    reference = ReferenceNamespace({"layer": layer}, "layer")
+    x = np.ones(3)
+    calls = [CallRecord("forward", (x,), {}, value=(2 * x, {"x": x})),   # a cache of its own: a difference too
+             CallRecord("backward", (x, "cache"), {}, value=(x, x, x))]  # three values where two come back
+    call, path, mine, theirs = first_form_difference(calls, reference)
+    assert (call.path, path, mine, theirs) == ("backward", (), "a tuple of 3 values", "a tuple of 2 values")
+    assert first_form_difference(calls[:1], reference)[1:] == ((1,), "a dict with keys {'x'}", "a tuple of 2 values")
+    assert first_form_difference([CallRecord("forward", (x,), {}, value=(2 * x, (x, x)))], reference) is None
+    assert [describe(v) for v in (None, 1.5, np.float32(2), "ab", np.zeros((2, 3)), [1])] == [
+        "None", "a number", "a number", "a str of 2 characters", "an array of shape (2, 3)", "a list of 1 value"]
