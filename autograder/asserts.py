@@ -367,16 +367,16 @@ def _differences(template: Any, value: Any, path: tuple = ()) -> list:
 def numeric_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, df: Any = None, h: float = 1e-5) -> np.ndarray:
     """Centered-difference gradient of sum(f(x) * df) with respect to x (judge-side oracle).
 
-    ``f`` is any function of one array; a ``batched`` one is evaluated in a single round trip.
+    ``f`` is any function of one array; a ``batched`` one is evaluated in a single round trip,
+    or, when grading, on the reference's function in the judge. A plain function must not
+    call the student's code when grading (an ``AuthoringError``): wrap such a call in ``batched``.
     """
     x = np.array(x, dtype=np.float64)
     points = _centered_points(x, h)
     if isinstance(f, batched):
         values = _on_reference(f.fn, f.make_args, points, f.out)
-        if values is None:
-            values = f.many(points)
-        else:
-            _note_reference(f.fn)
+        values = f.many(points) if values is None else values
+        _note_reference(f.fn)
     else:
         # A plain function cannot be moved to the reference: when grading, it must not reach
         # the student's code (the proxy refuses calls while this is set).

@@ -577,12 +577,16 @@ def test_module_double_converts_buffers(submission, reference, rng):
 
 
 @points(1)
-def test_module_single_value_per_channel_raises(submission, rng):
+def test_module_single_value_per_channel_raises(submission, reference, rng):
     C = int(rng.integers(2, 6))
-    module = submission.batchnorm_torch.BatchNorm1d(C)
-    x = [torch.tensor(rng.normal(size=(1, C)), dtype=torch.float32)]
+    mine, ref = _module_pair(submission, reference, rng, C)
+    # Raising earns the point together with a right output on a batch that has two values per channel.
+    xs = _tensor_batches(rng, 1, (2, C))
+    outs, _, _ = _probes(submission).module_run(mine, xs, True)
+    assert_close(tuple(outs), tuple(local_probes.module_run(ref, xs, True)[0]), what="output for a batch of two")
+    x = [torch.tensor(rng.normal(size=(1, C)), dtype=torch.float64)]
     with pytest.raises(AssertionError, match="ValueError"):
-        _probes(submission).module_run(module, x, True)
+        _probes(submission).module_run(mine, x, True)
 
 
 # ------------------------------------------------------------------- CUDA
