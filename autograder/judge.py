@@ -29,7 +29,7 @@ from . import __version__, errors
 from .config import Assignment, Limits, load_assignment
 from .isolate import InProcessSession, Session, default_isolation
 from .mistakes import Mistake, ReferenceNamespace, describe, diagnose, first_form_difference, load_catalogue
-from .proxy import CallRecord, Remote, SubmissionProxy, _who, clean_text
+from .proxy import CallRecord, SubmissionProxy, _who, clean_text
 
 VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
 MARKS = {
@@ -474,15 +474,14 @@ def _owner(record: CallRecord, path: tuple) -> tuple[str, tuple]:
     """Whose result the part at ``path`` of a call's value is, and its path in that result: a
     probe's result holds the results of the student's functions it ran (``together`` runs
     several calls, ``forward_backward`` returns the forward's out and the backward's grads)."""
-    probe = record.path.removeprefix("autograder.probes.") if record.path.startswith("autograder.probes.") else None
-    args = record.args
-    if probe == "several" and path and args and isinstance(args[0], list) and path[0] < len(args[0]):
-        name, step = args[0][path[0]]
-        if name == "call" and isinstance(step[0], Remote):
+    args, first = record.args, (path[0] if path else None)
+    if record.path == "autograder.probes.several" and type(first) is int and first < len(args[0]):
+        name, step = args[0][first]  # ("call", (function, *its arguments)) for a call of together()
+        if name == "call":
             return _who(step[0]), path[1:]
-    if probe == "forward_backward" and path and path[0] in (1, 2) and isinstance(args[path[0] - 1], Remote):
+    if record.path == "autograder.probes.forward_backward" and first in (1, 2):
         # (paired, out, grads): out is [0] of the forward's (out, cache); grads, the backward's result
-        return _who(args[path[0] - 1]), ((0,) if path[0] == 1 else ()) + path[1:]
+        return _who(args[first - 1]), ((0,) if first == 1 else ()) + path[1:]
     return _who(record.target, args), path
 
 

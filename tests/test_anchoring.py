@@ -23,6 +23,13 @@ REFERENCE = {
 
         def square_backward(dout, cache):
             return 2 * cache * dout
+
+        def scale_forward(x, w):
+            return x * w, (x, w)
+
+        def scale_backward(dout, cache):
+            x, w = cache
+            return dout * w, float((dout * x).sum())
     """,
     "layer_torch.py": """
         import torch
@@ -69,6 +76,12 @@ ODD = {
 
         def square_backward(dout, cache):
             return "dx"
+
+        def scale_forward(x, w):
+            return x * w, None
+
+        def scale_backward(dout, cache):
+            return (dout,)
     """,
 }
 
@@ -94,8 +107,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import (assert_close, batched, forward_backward_numeric, gradcheck, numeric_gradient,
-                        numeric_gradients, points)
+from autograder import (assert_close, batched, forward_backward, forward_backward_numeric, gradcheck,
+                        numeric_gradient, numeric_gradients, points, together)
 
 pytestmark = pytest.mark.public
 
@@ -136,6 +149,16 @@ def test_unpacks_the_pair(submission, rng):
     x = rng.normal(size=4)
     out, _ = submission.square_forward(x)
     assert_close(out, x * x, what="out")
+
+
+def test_unpacks_the_gradients(submission, rng):
+    x, dout = rng.normal(size=4), rng.normal(size=4)
+    _, (dx, dw) = forward_backward(submission.scale_forward, submission.scale_backward, (x, 2.0), dout)
+
+
+def test_unpacks_together(submission, rng):
+    x = rng.normal(size=4)
+    (out, _), (scaled, _) = together((submission.scale_forward, x, 2.0), (submission.square_forward, x))
 
 
 def test_grader_bug_before_any_call(submission):
@@ -217,6 +240,15 @@ def test_a_value_of_the_wrong_form_fails_as_the_submissions(graded):
     assert test["output"].startswith("layer.square_forward returned a tuple of 3 values, where the reference "
                                      "returns a tuple of 2 values for the same arguments"), test["output"]
     assert "Traceback" not in test["output"] and "test_public.py" not in test["output"]
+
+
+def test_the_message_names_the_function_whose_result_a_probe_carried(graded):
+    """forward_backward and together run several of the student's functions in one call."""
+    tests = graded["odd"]
+    assert tests["test_unpacks_the_gradients"]["output"].startswith(
+        "layer.scale_backward returned a tuple of 1 value, where the reference returns a tuple of 2 values")
+    assert tests["test_unpacks_together"]["output"].startswith(
+        "layer.square_forward returned a tuple of 3 values, where the reference returns a tuple of 2 values")
 
 
 def test_without_a_reference_the_message_says_what_came_back(course):
