@@ -123,6 +123,7 @@ class JudgeState:
             self.proxy.reference_loader = lambda: self.reference
         self.session = self.proxy._session
         self.session.prestart()
+        self._torch_threads = _fit_torch_threads()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "JudgeState":
@@ -166,6 +167,8 @@ class JudgeState:
         return self._reference_worker
 
     def close(self) -> None:
+        if self._torch_threads is not None:
+            sys.modules["torch"].set_num_threads(self._torch_threads)
         self.session.close()
         if self._reference_worker is not None:
             self._reference_worker._session.close()
@@ -208,6 +211,25 @@ class JudgeState:
                                          self.assignment.limits.output_bytes),
             "engine": _engine_info(),
         }
+
+
+def _fit_torch_threads() -> int | None:
+    """At most one torch thread per CPU this judge may run on; returns the count before, if changed.
+
+    A judge is kept on one CPU (grade.pin_judge), and torch's default pool has a thread per
+    core: on one CPU those threads make small tensor operations a hundred times slower. The
+    judge runs the reference's torch code (numerical Jacobians for gradcheck, replays).
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    before = torch.get_num_threads()
+    if before <= cpus:
+        return None
+    torch.set_num_threads(cpus)
+    return before
 
 
 def _proxy_for(folder: Path, assignment: Assignment, isolation: str, hide: list[str],
