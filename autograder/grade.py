@@ -131,7 +131,10 @@ def _grade_one(task: GradeTask) -> dict:
         sys.stdin = stdin
     if results.is_file() and int(code) in (0, 1):
         return json.loads(results.read_text())
-    detail = log.getvalue().strip().splitlines()[-15:]
+    from .proxy import clean_text
+
+    # The judge's own log, but it may quote what a worker sent: cleaned like any worker text.
+    detail = clean_text(log.getvalue().strip()[-20_000:], 20_000).splitlines()[-15:]
     return error_document(
         task.student, Path(task.assignment_dir).name,
         "The grader could not run the tests on this submission (exit code "

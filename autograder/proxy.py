@@ -166,7 +166,7 @@ class SubmissionProxy:
         reply = self._session.request(msg, bufs, self.limits, what=_Running(target, args))
         raw = reply.raw
         if not raw.get("ok"):
-            raise _problem(raw.get("error", {}), target, args)
+            raise _problem(raw.get("error", {}), target, args, self.limits)
         value = self._decode(raw.get("value"), reply.buffers)
         record.result_id = raw.get("result")
         self._index(value, f"result:{raw.get('result')}")
@@ -184,7 +184,7 @@ class SubmissionProxy:
         reply = self._session.request({"op": "fetch", "target": target.node()}, [], self.limits,
                                       what=f"reading {target.dotted}")
         if not reply.raw.get("ok"):
-            raise _problem(reply.raw.get("error", {}), target)
+            raise _problem(reply.raw.get("error", {}), target, limits=self.limits)
         return self._decode(reply.raw.get("value"), reply.buffers)
 
     def _decode(self, tree, buffers) -> Any:
@@ -331,7 +331,7 @@ def _device_map(device: str) -> str:
     return device
 
 
-def _problem(info: dict, target: Remote, args: tuple = ()) -> errors.SubmissionProblem:
+def _problem(info: dict, target: Remote, args: tuple = (), limits: Limits | None = None) -> errors.SubmissionProblem:
     """Turn a worker's error report into a message a student can act on."""
     kind = clean_text(info.get("type", "Exception"), 100)
     message = clean_text(info.get("message", ""), 2000)
@@ -349,6 +349,11 @@ def _problem(info: dict, target: Remote, args: tuple = ()) -> errors.SubmissionP
     if kind == "StaleHandle":
         return errors.WorkerDied(message)
     where = f"\nTraceback (your code):\n{tb}" if tb else ""
+    if info.get("type") in ("MemoryError", "_ArrayMemoryError") and limits is not None:
+        # Where no memory cgroup exists (a TA without root), the limit is an address-space
+        # rlimit, and going over it raises MemoryError instead of ending the worker.
+        return errors.StudentException(f"{who} ran out of memory: it asked for more than the memory limit of "
+                                       f"{limits.memory_mb} MiB allows (MemoryError){where}")
     return errors.StudentException(f"{who} raised {kind}: {message}{where}")
 
 

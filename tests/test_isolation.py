@@ -927,3 +927,14 @@ def test_a_fork_server_that_does_not_answer_is_replaced_and_no_late_reply_is_tak
     finally:
         proxy._session.close()
     old.proc.wait(timeout=5)
+
+
+def test_a_memory_error_names_the_memory_limit():
+    # Without a memory cgroup (a TA without root) the limit is RLIMIT_AS, and going over it
+    # raises MemoryError in the student's code instead of ending the worker.
+    from autograder.proxy import Remote, _problem
+
+    target = Remote(None, "module:mod", ((".", "hoard"),))
+    problem = _problem({"type": "MemoryError", "message": "ran out of memory (MemoryError)"}, target, (), LIMITS)
+    assert problem.message == ("mod.hoard ran out of memory: it asked for more than the memory limit of 256 MiB "
+                               "allows (MemoryError)")
