@@ -526,8 +526,7 @@ class Session:
         try:
             conn = self.launcher.spawn(limits, self.hide)
             conn.watch_output(self)
-            conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index, "cpus": _cpus()}, [blob]),
-                      patience)
+            conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index}, [blob]), patience)
             conn.send(wire.pack({"op": "import"}), patience)
         except OSError as exc:
             raise errors.GraderFault(f"a worker could not be started: {exc}") from None

@@ -83,7 +83,7 @@ class Plan:
     limits: Limits
     hide: list[str] = field(default_factory=list)  # folders the worker must not see
     cgroups: dict[str, str] = field(default_factory=dict)  # controller -> cgroup dir, made by the server
-    cpus: list[int] | None = None  # the judge's CPUs, for its cgroup's cpuset
+    cpus: list[int] | None = None  # the judge's CPUs, which the worker shares
 
 
 # ----------------------------------------------------------------- cgroups
@@ -312,11 +312,11 @@ def enter(plan: Plan) -> tuple[str, dict]:
 
 
 def lock_down(record: dict, cpus: list[int] | None) -> None:
-    """The last step, just before the submission's files arrive: the judge's CPUs, then the
+    """The last step before the worker waits for its files: the judge's CPUs, then the
     seccomp filter, which denies any later change of them.
 
-    Apart from ``enter`` so that a spare worker, which runs no student code until then, warms up
-    on every CPU and not on its future judge's."""
+    Apart from ``enter`` so that a spare worker, which runs no student code until its files
+    come, warms up on every CPU and not on its future judge's."""
     _share_cpus(cpus)
     record["syscalls"] = _seccomp()
     if record.get("network") == "not isolated" and record["syscalls"].startswith("seccomp"):

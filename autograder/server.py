@@ -127,7 +127,7 @@ class Server:
         # {"key", "pid", "judge_end", "out_r"}. The next judge's wait shrinks to writing the
         # files and importing them, and the fork's copy-on-write costs fall between requests.
         self.spare: dict | None = None
-        self.spare_wanted: tuple | None = None  # (limits, hide) of a spare to prepare after a reply
+        self.spare_wanted: tuple | None = None  # (limits, hide, cpus) of a spare to prepare after a reply
 
     def run(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -179,21 +179,23 @@ class Server:
         hide = list(msg.get("hide", []))
         cpus = msg.get("cpus")
         spare = self.spare
-        if spare is not None and spare["key"] == _spare_key(limits, hide) and self._reap(spare["pid"]) is None:
+        if spare is not None and spare["key"] == _spare_key(limits, hide, cpus) and self._reap(spare["pid"]) is None:
             self.spare = None
             pid, judge_end, out_r = spare["pid"], spare["judge_end"], spare["out_r"]
             self.cgroups.share_cpus(self.workers[pid]["cgroups"], cpus)  # it warmed up on every CPU
         else:
             self._drop_spare()  # other limits, or it died
             pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=False)
-        self.spare_wanted = (limits, hide)
+        self.spare_wanted = (limits, hide, cpus)
         return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
 
     def _fork(self, limits: Limits, hide: list[str], cpus: list[int] | None, spare: bool):
         """A new worker, sandboxed, that waits for its submission's files from the judge.
-        A spare first runs the warm-up, while nobody waits for it."""
+        A spare first runs the warm-up, while nobody waits for it, on every CPU: its cgroup's
+        cpuset moves to the judge's CPUs when it is handed over."""
         name = f"w{os.getpid()}-{time.monotonic_ns()}"
-        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=self.cgroups.create(name, limits, cpus), cpus=cpus)
+        cgroups = self.cgroups.create(name, limits, None if spare else cpus)
+        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=cgroups, cpus=cpus)
         judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
         pid = os.fork()
@@ -214,15 +216,15 @@ class Server:
         self.workers[pid] = {"cgroups": plan.cgroups}
         return pid, judge_end, out_r
 
-    def _prepare_spare(self, limits: Limits, hide: list[str]) -> None:
+    def _prepare_spare(self, limits: Limits, hide: list[str], cpus: list[int] | None) -> None:
         self.spare_wanted = None
         if self.spare is not None:
             return
         try:
-            pid, judge_end, out_r = self._fork(limits, hide, None, spare=True)
+            pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=True)
         except OSError:
             return  # no spare this time: the next request forks as before
-        self.spare = {"key": _spare_key(limits, hide), "pid": pid, "judge_end": judge_end, "out_r": out_r}
+        self.spare = {"key": _spare_key(limits, hide, cpus), "pid": pid, "judge_end": judge_end, "out_r": out_r}
 
     def _drop_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -313,9 +315,10 @@ class Server:
             self._record(got, code)
 
 
-def _spare_key(limits: Limits, hide: list[str]) -> tuple:
-    """What a spare must match to serve a request: the limits it was sandboxed with."""
-    return tuple(sorted(limits.as_dict().items())), tuple(hide)
+def _spare_key(limits: Limits, hide: list[str], cpus: list[int] | None) -> tuple:
+    """What a spare must match to serve a request: what it was sandboxed with. The CPUs are
+    its judge's, the same for every request of one server."""
+    return tuple(sorted(limits.as_dict().items())), tuple(hide), tuple(cpus or ())
 
 
 def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
@@ -329,10 +332,10 @@ def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
         workdir, record = sandbox.enter(plan)
         if spare:
             _warm_up({"torch": "torch" in sys.modules})  # this process's own copies of hot pages
+        sandbox.lock_down(record, plan.cpus)
         msg, buffers = wire.recv(sock, reader)
         if msg.get("op") != "activate" or len(buffers) != 1:
             os._exit(72)
-        sandbox.lock_down(record, msg.get("cpus"))
         modules = [str(m) for m in msg.get("modules", [])]
         sandbox.place_files(workdir, wire.unpack_files(msg.get("files"), buffers[0]))
         del msg, buffers
