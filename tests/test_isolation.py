@@ -938,3 +938,12 @@ def test_a_memory_error_names_the_memory_limit():
     problem = _problem({"type": "MemoryError", "message": "ran out of memory (MemoryError)"}, target, (), LIMITS)
     assert problem.message == ("mod.hoard ran out of memory: it asked for more than the memory limit of 256 MiB "
                                "allows (MemoryError)")
+
+
+def test_the_cpu_limit_ends_a_spinning_call_and_says_so(student):
+    # The worker is its PID namespace's first process, which ignores SIGXCPU unless it handles
+    # it: it ends with 128 + SIGXCPU, and its keeper turns that back into the signal.
+    limits = LIMITS.merged(cpu_seconds=1, call_seconds=10)
+    proxy = student("def spin():\n    while True:\n        pass\n", limits)
+    with pytest.raises(errors.WorkerDied, match=r"used more than 1 s of CPU time and was stopped while running mod\.spin"):
+        proxy.spin()
