@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import BadReturn
-from .proxy import AuthoringError, Handle, Inspection, Remote, differentiating
+from .proxy import AuthoringError, Handle, Inspection, Remote, _who, differentiating
 
 
 def _to_numpy(value: Any, what: str) -> tuple[np.ndarray, str]:
@@ -51,7 +51,9 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
 
     Tuples are compared element by element (``what[i]`` in messages).
     Elementwise: |actual - expected| <= atol + rtol * |expected|; NaN matches NaN
-    only where the expected value is NaN too.
+    only where the expected value is NaN too. A floating-point result must have the
+    reference's dtype; where the reference returns a plain Python float, any float
+    with enough digits for ``rtol`` will do (``_dtype_problem``).
     """
     if isinstance(expected, tuple) and not isinstance(actual, Handle):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
@@ -76,8 +78,9 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
         raise AssertionError(f"{header}.\nThe shapes differ: check your reshapes, sums (axis=?) and broadcasting.")
     if a.dtype.kind not in "biufc":
         raise BadReturn(f"{header}.\nYour values are not numbers (dtype {a.dtype}).")
-    if e.dtype.kind == "f" and a.dtype.kind == "f" and a.dtype.itemsize < e.dtype.itemsize:
-        raise AssertionError(f"{header}.\nYour result lost precision: keep the input's dtype ({e.dtype}).")
+    problem = _dtype_problem(actual, expected, a, e, rtol)
+    if problem:
+        raise AssertionError(f"{header}.\n{problem}")
     a64 = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
     e64 = e.astype(np.complex128 if e.dtype.kind == "c" else np.float64)
     both_nan = np.isnan(a64) & np.isnan(e64)
@@ -91,8 +94,7 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
     lines.append(f"{int(bad.sum())} of {a.size} values differ (tolerance: atol={atol:g}, rtol={rtol:g}).")
     finite = np.isfinite(diff) & bad
     if finite.any():
-        rel = diff[finite] / np.maximum(np.abs(e64[finite]), 1e-300)
-        lines.append(f"Largest absolute error {diff[finite].max():.3g}, largest relative error {rel.max():.3g}.")
+        lines.append(_error_sizes(diff[finite], np.abs(e64[finite])))
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f"[{', '.join(map(str, first))}]" if first else ""
     lines.append(f"First mismatch at {what}{where}: yours {a[first].item()!r}, expected {e[first].item()!r}.")
@@ -104,6 +106,68 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
         lines.append("NaN or inf where the reference is finite usually means an overflow: "
                      "look for exp() of large numbers or a division by zero.")
     raise AssertionError("\n".join(lines))
+
+
+def _dtype_problem(actual: Any, expected: Any, a: np.ndarray, e: np.ndarray, rtol: float) -> str | None:
+    """Why the dtype of ``actual`` is wrong where the reference returned ``expected``; None if it is right.
+
+    An array's dtype is part of the answer (float32 in, float32 out): a floating-point result
+    must have the reference's dtype, narrower and wider alike. A number where the reference
+    returns a plain Python float has no dtype to match; it must only hold enough digits for
+    the check's tolerance, which the test chose for its inputs' precision (a float32 number
+    passes a float32 tolerance, and fails a float64 one however lucky its rounding).
+    """
+    if e.dtype.kind != "f":
+        return None
+    mine, ref = _dtype_name(actual, a), _dtype_name(expected, e)
+    if type(expected) is float:
+        eps = _eps(actual, a)
+        if eps is None or eps <= max(rtol, _F64_EPS):  # float64 holds whatever a Python float does
+            return None
+        return (f"A {mine} number holds about {round(-np.log10(eps))} significant digits, fewer than this check "
+                f"asks for (rtol={rtol:g}): return it at the precision of the inputs, e.g. as a Python float.")
+    if mine == ref:
+        return None
+    hint = ""
+    if a.dtype.kind == "f" and a.dtype.itemsize > e.dtype.itemsize:
+        hint = (" Look for an array made without dtype= (np.zeros, np.ones, np.array of Python floats) or a "
+                "float64 array in the computation, which promote the result: make arrays with dtype=x.dtype.")
+    elif a.dtype.kind == "f":
+        hint = f" Your result lost precision: compute in {ref}."
+    return (f"A floating-point result must have the reference's dtype, {ref}, and yours is {mine} "
+            f"(float32 in, float32 out; float64 in, float64 out).{hint}")
+
+
+_F64_EPS = float(np.finfo(np.float64).eps)
+
+
+def _dtype_name(value: Any, arr: np.ndarray) -> str:
+    """The dtype as the student wrote it: a tensor's own (bfloat16 compares as float32 in numpy)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return str(value.dtype).removeprefix("torch.")
+    return arr.dtype.name
+
+
+def _eps(value: Any, arr: np.ndarray) -> float | None:
+    """The machine epsilon of a floating-point value's dtype (None for integers and the like)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return torch.finfo(value.dtype).eps if value.is_floating_point() else None
+    return float(np.finfo(arr.dtype).eps) if arr.dtype.kind == "f" else None
+
+
+def _error_sizes(diff: np.ndarray, scale: np.ndarray) -> str:
+    """The largest absolute and relative errors of the mismatches; a relative error means nothing
+    where the expected value is 0 (it would read 1e+300), so it is left out there."""
+    text = f"Largest absolute error {diff.max():.3g}"
+    nonzero = scale > 0
+    if not nonzero.any():
+        return text + " (the expected values there are 0, where only the absolute error means something)."
+    rel = (diff[nonzero] / scale[nonzero]).max()
+    if nonzero.all():
+        return text + f", largest relative error {rel:.3g}."
+    return text + f"; largest relative error {rel:.3g} where the expected value is not 0."
 
 
 def assert_shape(actual: Any, shape: tuple, what: str = "result") -> None:
@@ -132,6 +196,28 @@ def call_pure(fn: Remote, *args, **kwargs) -> Any:
             "return a new array (the caller may change the input later)."
         )
     return seen.value
+
+
+def assert_no_warnings(proxy) -> None:
+    """Fail if a call of the student's code in this test so far raised a warning (an overflow in
+    np.exp, a division by zero, ``warnings.warn``). Only for functions whose docstring forbids
+    warnings: elsewhere a warning costs nothing. Put it after the value checks::
+
+        out, _ = submission.sigmoid_forward(x)
+        assert_close(out, reference.sigmoid_forward(x)[0])
+        assert_no_warnings(submission)
+    """
+    for record in proxy.calls:
+        if record.warnings:
+            first = record.warnings[0]
+            where = f" ({first['where']})" if first.get("where") else ""
+            more = len(record.warnings) - 1
+            others = f", and {more} other warning{'s' if more > 1 else ''}" if more else ""
+            raise AssertionError(
+                f"{_who(record.target, record.args)} raised {first.get('category', 'Warning')}: "
+                f"{first.get('message', '')}{where}{others}. Its docstring asks for code that raises no "
+                "warnings (a RuntimeWarning from numpy means an overflow, a division by zero or an invalid "
+                "value on the way, even where the result came out right).")
 
 
 def rel_error(x: Any, y: Any) -> float:

@@ -72,6 +72,9 @@ def judge_args(task: GradeTask) -> list[str]:
         # Results take their text from the exception itself; pytest's own report of a failure
         # (source of every frame, parsed) is never shown and cost ~0.1 s per failing test.
         "--tb=native",
+        # A failing bare `assert` must not show pytest's rewritten explanation (`assert np.False_`,
+        # `+ where ... = <function all at 0x...>`) to a student: the judge words it (judge._record_failure).
+        "--assert=plain",
         "-o", "addopts=",
         "-o", "testpaths=",
         "--import-mode=importlib",

@@ -60,7 +60,23 @@ def pytest_configure(config: pytest.Config) -> None:
     for spec, doc in MARKS.items():
         config.addinivalue_line("markers", f"{spec}: {doc}")
     if config.getoption("submission", None):
+        _leave_asserts_plain(config)
         config.stash[_STATE] = JudgeState.from_config(config)
+
+
+def _leave_asserts_plain(config: pytest.Config) -> None:
+    """Keep the tests' asserts as written, also where this judge runs inside another pytest
+    session (the engine's own tests), whose import hook would rewrite them: a failing assert
+    then carries pytest's explanation (`assert np.False_`, `+ where ...`), which no student
+    should read. The judge runs with --assert=plain; this covers the hooks of an outer session."""
+    outer = [hook for hook in sys.meta_path if type(hook).__name__ == "AssertionRewritingHook"]
+    for hook in outer:
+        sys.meta_path.remove(hook)
+
+    def restore() -> None:
+        sys.meta_path[:0] = [hook for hook in outer if hook not in sys.meta_path]
+
+    config.add_cleanup(restore)
 
 
 _STATE = pytest.StashKey["JudgeState"]()
@@ -426,10 +442,13 @@ def _record_failure(state: JudgeState, item: pytest.Item, result: TestResult, ca
             errors.StudentException: "exception",
         }.get(type(exc), "failed")
         result.output = exc.message
-    elif isinstance(exc, AssertionError):
+    elif (block := _raises_block(exc)) is not None:
         result.outcome = "failed"
-        text = str(exc).strip()
-        result.output = text if text else _assert_source(call)
+        result.output = _unmet_raises(state, *block)
+    elif isinstance(exc, (AssertionError, pytest.fail.Exception)):
+        # The test's own check failed (an assert, pytest.fail): the author's message, or plain words.
+        result.outcome = "failed"
+        result.output = str(exc).strip() or _failed_check(item)
     elif (blame := _blame(state, exc)) is not None:
         result.outcome = "failed"
         result.output = blame
@@ -507,11 +526,41 @@ def _owner(record: CallRecord, path: tuple) -> tuple[str, tuple]:
     return _who(record.target, args), path
 
 
-def _assert_source(call: pytest.CallInfo) -> str:
-    try:
-        return call.excinfo.exconly().strip()
-    except Exception:  # noqa: BLE001
-        return "assertion failed"
+def _failed_check(item: pytest.Item) -> str:
+    """A failed check that has no message of its own, named by its test's docstring."""
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    first = doc.strip().splitlines()[0] if doc and doc.strip() else ""
+    return f"the check “{first}” failed" if first else f"a check of {getattr(item, 'originalname', item.name)} failed"
+
+
+def _raises_block(exc: BaseException | None) -> "tuple[pytest.RaisesExc, BaseException | None] | None":
+    """The ``pytest.raises`` block whose end raised ``exc`` and the exception the block got (None:
+    DID NOT RAISE; else one whose message did not match), found in the traceback; None for any
+    other exception."""
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "__exit__" and isinstance(frame.f_locals.get("self"), pytest.RaisesExc):
+            return frame.f_locals["self"], frame.f_locals.get("exc_val")
+        tb = tb.tb_next
+    return None
+
+
+def _unmet_raises(state: JudgeState, raises: "pytest.RaisesExc", got: BaseException | None) -> str:
+    """What a ``pytest.raises`` block expected of the student's code, and what it did instead."""
+    names = [t.__name__ for t in raises.expected_exceptions]
+    pattern = getattr(raises.match, "pattern", raises.match)
+    if set(names) <= {"AssertionError", "SubmissionProblem", "StudentException"}:
+        # The student's exceptions reach a test as the engine's ("<function> raised ValueError: ..."),
+        # so a test names the student's exception by the message it must match.
+        wanted = pattern if isinstance(pattern, str) and pattern.isidentifier() else "an exception"
+    else:
+        wanted = " or ".join(names) or "an exception"
+    last = state.proxy.calls[-1] if state.proxy.calls else None
+    who = _who(last.target, last.args) if last is not None else "your code"
+    if got is None:
+        return f"expected {who} to raise {wanted}, but it returned normally"
+    return f"expected {who} to raise {wanted}; instead, {got}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -32,6 +32,7 @@ class CallRecord:
     result_id: int | None = None
     args_after: tuple | None = None  # set when the test inspected the call
     target: "Remote | None" = None  # what was called, to name the student's functions in messages
+    warnings: list[dict] = field(default_factory=list)  # what the call raised: {"category", "message", "where"?}
 
 
 @dataclass
@@ -147,7 +148,7 @@ class SubmissionProxy:
         self.calls.append(record)
         try:
             if self._session.mode == "none":
-                outcome = self._call_in_process(target, args, kwargs, inspect)
+                outcome = self._call_in_process(target, args, kwargs, inspect, record)
             else:
                 outcome = self._call_remote(target, args, kwargs, inspect, record)
         except BaseException as exc:
@@ -169,6 +170,7 @@ class SubmissionProxy:
             raise _problem(raw.get("error", {}), target, args, self.limits)
         value = self._decode(raw.get("value"), reply.buffers)
         record.result_id = raw.get("result")
+        record.warnings = _noted_warnings(raw.get("warnings"))
         self._index(value, f"result:{raw.get('result')}")
         if not inspect:
             return value
@@ -230,15 +232,19 @@ class SubmissionProxy:
 
     # ------------------------------------------------------------ in-process
 
-    def _call_in_process(self, target: Remote, args, kwargs, inspect: bool) -> Any:
+    def _call_in_process(self, target: Remote, args, kwargs, inspect: bool, record: CallRecord) -> Any:
         fn = _resolve_local(self._session, target)
         who = _Running(target, args)  # named from the Remote arguments, before they are resolved
         args, kwargs = self._localize(args), self._localize(kwargs)
+        folder = str(self._session.submission)
         if not inspect:
-            return _run_local(fn, who, args, kwargs)
-        originals = copy.deepcopy(args)
-        value = _run_local(fn, who, originals, kwargs)
-        return Inspection(value, originals, _local_aliases(value, originals))
+            value, raised = _run_local(fn, who, args, kwargs, folder)
+        else:
+            originals = copy.deepcopy(args)
+            value, raised = _run_local(fn, who, originals, kwargs, folder)
+            value = Inspection(value, originals, _local_aliases(value, originals))
+        record.warnings = _noted_warnings(raised)  # as a worker's reply would carry them
+        return value
 
 
     def _localize(self, value: Any) -> Any:
@@ -271,7 +277,10 @@ def _who(target: Remote, args: tuple = ()) -> str:
     names: list[str] = []
 
     def find(value: Any, depth: int) -> None:
-        if isinstance(value, Remote):
+        if isinstance(value, Handle):  # an object of the student's (a layer, an optimizer), by its class
+            if value.type_name.split(".")[0] in target._proxy._modules and value.type_name not in names:
+                names.append(value.type_name)
+        elif isinstance(value, Remote):
             if value._root.startswith("module:") and value.dotted not in names:
                 names.append(value.dotted)
         elif type(value) in (tuple, list) and depth < 4:
@@ -282,11 +291,27 @@ def _who(target: Remote, args: tuple = ()) -> str:
     return " and ".join(names) or "your code"
 
 
-def _run_local(fn, who: "_Running", args, kwargs):
+def _run_local(fn, who: "_Running", args, kwargs, folder: str) -> tuple[Any, list[dict]]:
+    """In-process: the call and the warnings it raised; an exception reads as the worker's would."""
+    from .worker import call_noting_warnings, describe
+
     try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as exc:
-        raise _not_implemented(str(exc), _who(who.target, who.args)) from None
+        return call_noting_warnings(fn, args, kwargs, folder)
+    except Exception as exc:  # noqa: BLE001 - the student's code may raise anything
+        raise _problem(describe(exc, folder), who.target, who.args) from None
+
+
+def _noted_warnings(reports: Any) -> list[dict]:
+    """The warnings a worker says a call raised: worker text, so checked, cleaned and capped here."""
+    from .worker import WARNINGS_KEPT
+
+    if not isinstance(reports, list):
+        return []
+    return [{key: clean_text(report.get(key, ""), limit) for key, limit in _WARNING_FIELDS if key in report}
+            for report in reports[:WARNINGS_KEPT] if isinstance(report, dict)]
+
+
+_WARNING_FIELDS = (("category", 100), ("message", 300), ("where", 200))
 
 
 def _resolve_local(session, target: Remote) -> Any:

@@ -9,7 +9,8 @@ Requests::
 
     {"op": "import"}                          -> {"ok", "modules": {name: status}}
     {"op": "call", "target": ref, "args", "kwargs", "inspect": bool}
-                                              -> {"ok", "value", "result": k, "args_after"?, "aliases"?}
+                                              -> {"ok", "value", "result": k, "args_after"?, "aliases"?,
+                                                  "warnings"?: [{"category", "message", "where"?}]}
     {"op": "fetch", "target": ref}            -> {"ok", "value"}
     {"op": "release"}                         -> {"ok"}   (drops every kept object)
 """
@@ -20,6 +21,7 @@ import io
 import os
 import sys
 import traceback
+import warnings
 from typing import Any
 
 from . import wire
@@ -65,7 +67,7 @@ class Worker:
             except _Failure as failure:
                 reply, out_buffers = {"ok": False, "error": failure.info}, []
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-                reply, out_buffers = {"ok": False, "error": self._describe(exc)}, []
+                reply, out_buffers = {"ok": False, "error": describe(exc, self.workdir)}, []
             _flush()
             try:
                 wire.send(self.sock, reply, out_buffers)
@@ -88,7 +90,7 @@ class Worker:
             self.modules[name] = importlib.import_module(name)
             return {"status": "ok"}
         except BaseException as exc:  # noqa: BLE001
-            info = self._describe(exc)
+            info = describe(exc, self.workdir)
             info["during_import"] = True
             self.import_errors[name] = info
             return {"status": "error", "error": info}
@@ -99,16 +101,19 @@ class Worker:
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise _Failure({"type": "WireError", "message": "malformed call"})
         self._arm_cpu_limit()
-        result = target(*args, **kwargs)
+        result, raised = call_noting_warnings(target, args, kwargs, self.workdir)
         self.counter += 1
         result_id = self.counter
         self.results[result_id] = result
         if not msg.get("inspect"):
             tree, out = wire.encode(result, keep=self._keep)
-            return {"ok": True, "value": tree, "result": result_id}, out
-        (tree, after), out = wire.encode_all([result, args], keep=self._keep)
-        reply = {"ok": True, "value": tree, "result": result_id, "args_after": after,
-                 "aliases": _aliases(result, args)}
+            reply = {"ok": True, "value": tree, "result": result_id}
+        else:
+            (tree, after), out = wire.encode_all([result, args], keep=self._keep)
+            reply = {"ok": True, "value": tree, "result": result_id, "args_after": after,
+                     "aliases": _aliases(result, args)}
+        if raised:
+            reply["warnings"] = raised
         return reply, out
 
     def op_fetch(self, msg, buffers):
@@ -187,27 +192,54 @@ class Worker:
         except (ValueError, OSError):
             pass
 
-    def _describe(self, exc: BaseException) -> dict:
-        info = {
-            "type": type(exc).__name__,
-            "message": _safe_str(exc),
-            "traceback": self._student_traceback(exc),
-        }
-        if isinstance(exc, NotImplementedError):
-            info["not_implemented"] = True
-        if isinstance(exc, SystemExit):
-            info["message"] = f"sys.exit({_safe_str(exc)}) was called"
-        if isinstance(exc, MemoryError):
-            info["message"] = "ran out of memory (MemoryError)"
-        return info
+WARNINGS_KEPT = 5  # distinct warnings reported per call; the judge caps them again
 
-    def _student_traceback(self, exc: BaseException) -> str:
-        try:
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(self.workdir)]
-            lines = traceback.format_list(frames)
-            return "".join(lines).replace(self.workdir + os.sep, "")[-4000:]
-        except Exception:  # noqa: BLE001 - a hostile exception may break formatting
-            return ""
+
+def call_noting_warnings(fn, args: tuple, kwargs: dict, workdir: str) -> tuple[Any, list[dict]]:
+    """``fn(*args, **kwargs)``, and the warnings it raised as data (numpy's floating-point
+    warnings are the warnings module's RuntimeWarnings). The filters in force decide, as for
+    anyone who runs the code: a warning the code silences itself (np.errstate, a filter) is not
+    raised. Reports are observations, not verdicts: a test decides what a warning costs."""
+    with warnings.catch_warnings(record=True) as caught:
+        value = fn(*args, **kwargs)
+    reports: list[dict] = []
+    for w in caught:
+        report = {"category": _safe_str(getattr(w.category, "__name__", "Warning"))[:200],
+                  "message": _safe_str(w.message)[:1000]}  # the judge cuts them shorter, marking the cut
+        filename = str(w.filename)
+        if filename.startswith(workdir + os.sep):  # a line of the student's: worth pointing at
+            report["where"] = f"{filename[len(workdir) + 1:]}, line {w.lineno}"[:400]
+        if report not in reports:
+            reports.append(report)
+        if len(reports) == WARNINGS_KEPT:
+            break
+    return value, reports
+
+
+def describe(exc: BaseException, workdir: str) -> dict:
+    """An exception of the student's code, as data: its type, message and the traceback lines in
+    the student's files (under ``workdir``). In-process grading describes it the same way."""
+    info = {
+        "type": type(exc).__name__,
+        "message": _safe_str(exc),
+        "traceback": _student_traceback(exc, workdir),
+    }
+    if isinstance(exc, NotImplementedError):
+        info["not_implemented"] = True
+    if isinstance(exc, SystemExit):
+        info["message"] = f"sys.exit({_safe_str(exc)}) was called"
+    if isinstance(exc, MemoryError):
+        info["message"] = "ran out of memory (MemoryError)"
+    return info
+
+
+def _student_traceback(exc: BaseException, workdir: str) -> str:
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(workdir)]
+        lines = traceback.format_list(frames)
+        return "".join(lines).replace(workdir + os.sep, "")[-4000:]
+    except Exception:  # noqa: BLE001 - a hostile exception may break formatting
+        return ""
 
 
 # Libraries a judge may name as callables (e.g. a function to differentiate numerically).

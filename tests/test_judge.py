@@ -108,3 +108,139 @@ def test_grading_on_a_dask_cluster_gives_the_same_results(course, tmp_path):
     }
     assert by_student["fast"]["isolation"]["mode"] == "fork"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fast.json", "slow.json"]
+
+
+# ------------------------------------------------------------------ a student's words
+
+WORDS = '''
+import numpy as np
+import pytest
+from autograder import points
+
+def test_raises_value_error(submission):
+    """negative sizes are refused"""
+    with pytest.raises(AssertionError, match="ValueError"):
+        submission.make(-1)
+
+def test_raises_value_error_not_type_error(submission):
+    with pytest.raises(AssertionError, match="ValueError"):
+        submission.make("x")
+
+def test_fails_in_the_authors_words(submission):
+    if submission.make(2) != 3:
+        pytest.fail("make(2) must be 3")
+
+def test_bare_assert(submission):
+    """make(2) is 3"""
+    assert np.all(np.array([submission.make(2)]) == 3)
+
+def test_bare_assert_without_a_docstring(submission):
+    assert all(v == 3 for v in [submission.make(2)])
+
+def test_assert_with_a_message(submission):
+    value = submission.make(2)
+    assert value * 1.0 <= 3 - 2, f"make(2) is {value}, expected at most 1"
+'''
+
+# Returns normally for -1, raises TypeError for a str, and make(2) is 2, not 3.
+LAX = "def make(n):\n    if isinstance(n, str):\n        raise TypeError('n must be an int')\n    return n\n"
+
+
+@pytest.fixture(scope="module")
+def words_course(course) -> Path:
+    solution = course / "solutions" / "words"
+    (solution / "tests").mkdir(parents=True)
+    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
+    (solution / "mini.py").write_text(LAX)
+    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(WORDS))
+    (course / "subs" / "lax").mkdir(parents=True)
+    (course / "subs" / "lax" / "mini.py").write_text(LAX)
+    return course
+
+
+@pytest.mark.parametrize("isolation", [None, "none"], ids=["sandboxed", "in-process"])
+def test_every_failure_reads_in_the_engines_words(words_course, isolation):
+    doc = grade(words_course, "lax", isolation, name="words")
+    out = {t["name"].split(":")[0]: (t["outcome"], t["output"]) for t in doc["tests"]}
+    assert out["test_raises_value_error"] == (
+        "failed", "expected mini.make to raise ValueError, but it returned normally"), out
+    outcome, text = out["test_raises_value_error_not_type_error"]
+    assert outcome == "failed" and text.startswith(
+        "expected mini.make to raise ValueError; instead, mini.make raised TypeError: n must be an int"), text
+    assert out["test_fails_in_the_authors_words"] == ("failed", "make(2) must be 3"), out
+    assert out["test_bare_assert"] == ("failed", "the check “make(2) is 3” failed"), out
+    assert out["test_bare_assert_without_a_docstring"] == (
+        "failed", "a check of test_bare_assert_without_a_docstring failed"), out
+    assert out["test_assert_with_a_message"] == ("failed", "make(2) is 2, expected at most 1"), out
+    for outcome, text in out.values():  # nothing of pytest's: its rewritten asserts, reprs, DID NOT RAISE
+        assert not any(word in text for word in ("assert ", "where", "np.False_", "<", "DID NOT", "Regex")), text
+
+
+# ------------------------------------------------------------------ warnings
+
+WARNS = '''
+import numpy as np
+from autograder import assert_close, assert_no_warnings, together
+
+X = np.array([-1000.0, 0.0, 1000.0])
+
+def test_sigmoid_without_warnings(submission):
+    out = submission.sig(X)
+    assert_close(out, np.array([0.0, 0.5, 1.0]), what="sig(x)")
+    assert_no_warnings(submission)
+
+def test_sigmoid_where_warnings_are_allowed(submission):
+    assert_close(submission.sig(X), np.array([0.0, 0.5, 1.0]), what="sig(x)")
+
+def test_sigmoid_through_a_probe_without_warnings(submission):
+    (out,) = together((submission.sig, X))
+    assert_close(out, np.array([0.0, 0.5, 1.0]), what="sig(x)")
+    assert_no_warnings(submission)
+
+def test_noisy_without_warnings(submission):
+    submission.noisy()
+    assert_no_warnings(submission)
+'''
+
+STABLE = ("import numpy as np\n\ndef sig(x):\n    z = np.exp(-np.abs(x))\n"
+          "    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))\n\ndef noisy():\n    return 1\n")
+OVERFLOWS = ("import warnings\nimport numpy as np\n\ndef sig(x):\n    return 1 / (1 + np.exp(-x))\n\n"
+             "def noisy():\n    for i in range(100):\n"
+             "        warnings.warn('\\x1b[31mred ' + str(i) + ' ' + 'x' * 2000)\n    return 1\n")
+SILENCED = ("import numpy as np\n\ndef sig(x):\n    with np.errstate(over='ignore'):\n"
+            "        return 1 / (1 + np.exp(-x))\n\ndef noisy():\n    return 1\n")
+
+
+@pytest.fixture(scope="module")
+def warns_course(course) -> Path:
+    solution = course / "solutions" / "warns"
+    (solution / "tests").mkdir(parents=True)
+    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
+    (solution / "mini.py").write_text(STABLE)
+    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(WARNS))
+    for name, source in (("stable", STABLE), ("overflows", OVERFLOWS), ("silenced", SILENCED)):
+        (course / "subs" / name).mkdir(parents=True)
+        (course / "subs" / name / "mini.py").write_text(source)
+    return course
+
+
+@pytest.mark.parametrize("isolation", [None, "none"], ids=["sandboxed", "in-process"])
+def test_a_warning_costs_the_points_of_a_test_that_forbids_it_and_no_others(warns_course, isolation):
+    def outcomes(student):
+        doc = grade(warns_course, student, isolation, name="warns")
+        return {t["name"].split(":")[0]: (t["outcome"], t["output"]) for t in doc["tests"]}
+
+    assert {t: o for t, (o, _) in outcomes("stable").items()} == dict.fromkeys(
+        ["test_sigmoid_without_warnings", "test_sigmoid_where_warnings_are_allowed",
+         "test_sigmoid_through_a_probe_without_warnings", "test_noisy_without_warnings"], "passed")
+    assert all(o == "passed" for o, _ in outcomes("silenced").values())  # silenced where it arises: no warning
+    seen = outcomes("overflows")
+    assert seen["test_sigmoid_where_warnings_are_allowed"][0] == "passed"
+    for test in ("test_sigmoid_without_warnings", "test_sigmoid_through_a_probe_without_warnings"):
+        outcome, text = seen[test]
+        assert outcome == "failed" and text.startswith(
+            "mini.sig raised RuntimeWarning: overflow encountered in exp (mini.py, line 5)"), text
+    outcome, text = seen["test_noisy_without_warnings"]
+    # Worker text: cleaned (no escape sequence) and capped, however many warnings and however long.
+    assert outcome == "failed" and text.startswith("mini.noisy raised UserWarning: red 0 xxx"), text
+    assert "\x1b" not in text and "[... cut]" in text and len(text) < 1500 and "red 1 " not in text, text
