@@ -215,7 +215,7 @@ def assert_no_warnings(proxy) -> None:
             others = f", and {more} other warning{'s' if more > 1 else ''}" if more else ""
             raise AssertionError(
                 f"{_who(record.target, record.args)} raised {first.get('category', 'Warning')}: "
-                f"{first.get('message', '')}{where}{others}. Its docstring asks for code that raises no "
+                f"{first.get('message', '')}{where}{others}. The docstring asks for code that raises no "
                 "warnings (a RuntimeWarning from numpy means an overflow, a division by zero or an invalid "
                 "value on the way, even where the result came out right).")
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, call_pure, forward_backward, gradcheck, points
+from autograder import (assert_close, assert_no_warnings, assert_shape, call_pure, forward_backward, gradcheck,
+                        points)
 from autograder.asserts import SmoothFunction
 
 F32 = dict(rtol=1e-5, atol=1e-6)      # float32 tolerances
@@ -67,6 +68,7 @@ def test_sigmoid_forward_large_inputs(submission, reference, rng, dtype):
     assert np.all(np.isfinite(out)), f"sigmoid returned nan/inf for large |x|: {out}"
     assert_close(out, reference.sigmoid_forward(x)[0], rtol=1e-6, atol=1e-12,
                  what=f"sigmoid(x) for |x| up to 1000 ({np.dtype(dtype).name})")
+    assert_no_warnings(submission)  # the docstring: no overflow warning
 
 
 @points(1)
@@ -87,6 +89,7 @@ def test_sigmoid_backward_large_inputs(submission, reference, rng):
     _, ref_cache = reference.sigmoid_forward(x)
     assert_close(dx, reference.sigmoid_backward(dout, ref_cache), rtol=1e-6, atol=1e-12,
                  what="sigmoid_backward dx for large |x|")
+    assert_no_warnings(submission)  # sigmoid_forward's docstring: no overflow warning
 
 
 # --------------------------------------------------------------------- tanh

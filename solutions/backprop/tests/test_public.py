@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import (assert_close, assert_shape, forward_backward_numeric, gradcheck, numeric_gradients, points,
-                        together)
+from autograder import (assert_close, assert_no_warnings, assert_shape, forward_backward_numeric, gradcheck,
+                        numeric_gradients, points, together)
 from autograder.asserts import SmoothFunction
 
 pytestmark = pytest.mark.public
@@ -41,6 +41,7 @@ def test_sigmoid_large_inputs_stay_finite(submission):
     assert np.all(np.isfinite(out)), f"sigmoid returned non-finite values: {out}"
     assert_close(out, np.array([0.0, 1 / (1 + np.exp(30.0)), 1 / (1 + np.exp(-30.0)), 1.0]),
                  rtol=1e-6, atol=1e-12, what="sigmoid(x)")
+    assert_no_warnings(submission)  # the docstring: no overflow warning
 
 
 @points(1)
