@@ -109,34 +109,62 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
     return docs
 
 
+def _seed_options(command):
+    """--seed and --seed-per-student, shared by grade and samples."""
+    command = click.option("--seed-per-student", is_flag=True,
+                           help="a fresh seed per student instead of one for the whole class")(command)
+    return click.option("--seed", type=int,
+                        help="seed of the random test inputs, one for every submission (default: drawn once, "
+                             "recorded in each result and printed)")(command)
+
+
+def _batch_seed(seed: int | None, per_student: bool, out_dir: Path, resume: bool = False) -> int | None:
+    from .grade import class_seed
+
+    if seed is not None and per_student:
+        raise click.UsageError("--seed and --seed-per-student exclude each other")
+    return class_seed(seed, per_student, out_dir, resume)
+
+
+def _seed_line(seed: int | None) -> str:
+    if seed is None:
+        return "seeds: one per student (recorded in each result)"
+    return f"seed: {seed}, for every submission (--seed {seed} repeats these inputs)"
+
+
 @main.command()
 @click.argument("assignment")
 @click.argument("submissions_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where to write <student>.json and grades.csv")
 @click.option("--jobs", "-j", default=0, help="judges run in parallel (default: one per core)")
-@click.option("--seed", type=int, help="seed for the random test inputs (default: random, recorded)")
+@_seed_options
 @click.option("--isolation", type=ISOLATION)
 @click.option("--dask", metavar="ADDRESS", help="run the judges on a Dask distributed scheduler")
 @click.option("--resume", is_flag=True, help="skip students whose results file already exists")
 @click.option("--course", help="the course folder (default: found from here)")
-def grade(assignment, submissions_dir, out_dir, jobs, seed, isolation, dask, resume, course) -> None:
+def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume,
+          course) -> None:
     """Grade every submission in SUBMISSIONS_DIR (one folder or .zip per student id)."""
+    seed = _batch_seed(seed, seed_per_student, out_dir, resume)
     docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume)
     out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
     out.print(f"results: {Path(out_dir).resolve()}/<student>.json and grades.csv")
+    out.print(_seed_line(seed))
 
 
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", default=0)
-@click.option("--seed", type=int)
+@_seed_options
 @click.option("--course", help="the course folder (default: found from here)")
-def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, course: str | None) -> None:
+def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, seed_per_student: bool,
+            course: str | None) -> None:
     """Grade the shipped sample submissions of every assignment (or of NAMES) and print the gradebooks."""
     from .samples import check_expectations, load_expectations
 
+    seed = _batch_seed(seed, seed_per_student, out_dir)
     root = _course(course)
     known = list_assignments(root)
     unknown = [n for n in names if n not in known]
@@ -149,6 +177,7 @@ def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, 
         docs = _grade(name, a.samples_dir, out_dir / name, root, jobs, seed, None, None, False)
         out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
         problems += [f"{name}/{p}" for p in check_expectations(docs, load_expectations(a.samples_dir))]
+    out.print(_seed_line(seed))
     if problems:
         err.print("[red]samples that did not score as expected:[/red]\n" + escape("\n".join(problems)))
         sys.exit(1)
@@ -185,14 +214,21 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
 @main.command()
 @click.argument("assignment")
 @click.option("--jobs", "-j", default=0)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="the first seed")
+@click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True,
+              help="grade every submission under this many seeds, SEED, SEED + 1, ...")
+@click.option("--samples", is_flag=False, flag_value="*", default=None, metavar="[GLOB]",
+              help="also the shipped samples (those whose folder names match GLOB): their verdicts must not "
+                   "flip either")
 @click.option("--course", help="the course folder (default: found from here)")
-def validate(assignment: str, jobs: int, seed: int, course: str | None) -> None:
-    """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named."""
+def validate(assignment: str, jobs: int, seed: int, seeds: int, samples: str | None, course: str | None) -> None:
+    """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named,
+    and no test's verdict changes with the seed."""
     from .validate import validate_assignment
 
-    table, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed)
-    out.print(table)
+    report_, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed, seeds=seeds,
+                                      samples=samples)
+    out.print(report_)
     sys.exit(0 if ok else 1)
 
 

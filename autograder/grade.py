@@ -17,6 +17,7 @@ import io
 import json
 import multiprocessing
 import os
+import secrets
 import sys
 import threading
 import time
@@ -145,6 +146,29 @@ def _grade_one(task: GradeTask) -> dict:
         "please report it to the course staff.\n" + "\n".join(detail),
         outcome="grader_error",
     )
+
+
+def class_seed(seed: int | None, per_student: bool, out_dir: Path, resume: bool) -> int | None:
+    """The seed of a batch's random test inputs: one for the whole class (the same code earns the
+    same score), as given, else the one a resumed batch's results already share, else drawn now.
+    None with ``per_student``: each judge draws its own (recorded in each result all the same)."""
+    if per_student:
+        return None
+    if seed is not None:
+        return seed
+    if resume:
+        recorded = {_recorded_seed(path) for path in Path(out_dir).glob("*.json")} - {None}
+        if len(recorded) == 1:
+            return recorded.pop()
+    return secrets.randbelow(2**31)
+
+
+def _recorded_seed(path: Path) -> int | None:
+    try:
+        seed = json.loads(path.read_text()).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if type(seed) is int else None
 
 
 def error_document(student: str, assignment: str, message: str, outcome: str = "invalid") -> dict:
@@ -290,21 +314,32 @@ def grade_batch(
             reference_dir=str(reference_dir), seed=seed, isolation=isolation,
             hide=hide,
         ))
+    done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=on_result)
+    docs.update({task.student: done[task.results] for task in tasks})
+    ordered = [docs[s.student] for s in submissions]
+    _fill_max_score(ordered, out_dir)
+    return ordered
+
+
+def run_tasks(tasks: list[GradeTask], *, jobs: int = 0, isolation: str | None = None, dask: str | None = None,
+              on_result: Callable[[dict], None] = lambda doc: None) -> dict[str, dict]:
+    """Run the judge on every task: here with one job, else in a pool (a pool process grades one
+    task after another, with pytest, torch, the tests and its fork server loaded once).
+    Returns {task.results: results document}."""
+    docs: dict[str, dict] = {}
     jobs = jobs or min(os.cpu_count() or 1, max(len(tasks), 1))
     if tasks and jobs == 1 and not dask:
         before = warm(isolation, cpu_slot=0)
         try:
             for task in tasks:
-                docs[task.student] = grade_one(task)
-                on_result(docs[task.student])
+                docs[task.results] = grade_one(task)
+                on_result(docs[task.results])
         finally:
             if before:
                 os.sched_setaffinity(0, before)  # the caller's process is its own again
     elif tasks:
         _run_pool(tasks, jobs, isolation, dask, docs, on_result)
-    ordered = [docs[s.student] for s in submissions]
-    _fill_max_score(ordered, out_dir)
-    return ordered
+    return docs
 
 
 def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
@@ -327,9 +362,9 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
                     doc = error_document(task.student, Path(task.assignment_dir).name,
                                          f"grading failed: {type(exc).__name__}: {exc}", outcome="grader_error")
                     write_json(Path(task.results), doc)
-                docs[task.student] = doc
+                docs[task.results] = doc
                 on_result(doc)
-        pending = [t for t in pending if t.student not in docs]
+        pending = [t for t in pending if t.results not in docs]
         if broken and pending:
             # A judge process died (never student code: that runs in workers). Retry the
             # unfinished ones one at a time so a repeat offender only affects itself.
@@ -342,7 +377,7 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
                                          f"the grader crashed on this submission ({type(exc).__name__})",
                                          outcome="grader_error")
                     write_json(Path(task.results), doc)
-                docs[task.student] = doc
+                docs[task.results] = doc
                 on_result(doc)
             pending = []
 

@@ -1,24 +1,32 @@
-"""Validation of an exercise: its hidden tests must tell right from wrong.
+"""Validation of an exercise: its hidden tests must tell right from wrong, whatever the seed.
 
 Grades, in one batch, the reference, the released stub, and one generated
 submission per catalogued mistake (the reference with that one function
-replaced by its wrong variant). It passes when the reference gets full
-marks, the stub gets zero, and every mistake loses points and is named.
+replaced by its wrong variant), and on request the shipped samples, each
+under several seeds. It passes when the reference gets full marks, the stub
+gets zero, and every mistake loses points and is named, under every seed,
+and no test's verdict on any of them changes with the seed (DESIGN.md: a
+verdict depends on the code alone).
 """
 from __future__ import annotations
 
 import ast
+import fnmatch
 import inspect
 import shutil
 import tempfile
 import textwrap
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
 from .config import solution_assignment
-from .grade import grade_batch
-from .ingest import Submission
+from .grade import GradeTask, run_tasks
+from .ingest import Submission, discover
 from .mistakes import Mistake, load_catalogue
 from .release import strip_solutions
 
@@ -58,35 +66,111 @@ def build_submissions(folder: Path, modules: tuple[str, ...], catalogue: list[Mi
     return plan
 
 
-def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0) -> tuple[Table, bool]:
+@dataclass
+class Graded:
+    """One submission of the validation, graded under every seed."""
+
+    label: str
+    kind: str  # "reference", "stub", "mistake" or "sample"
+    docs: list[dict]  # one results document per seed, in the order of the seeds
+    mistake: Mistake | None = None
+
+    def failing(self, doc: dict) -> list[str]:
+        return [t["name"].split(":")[0] for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")]
+
+    def verdict(self) -> tuple[str, bool]:
+        """The row's verdict and whether it holds under every seed."""
+        if self.kind == "reference":
+            good = all(d["score"] == d["max_score"] and not self.failing(d) for d in self.docs)
+            return ("full marks" if good else "REFERENCE FAILS TESTS"), good
+        if self.kind == "stub":
+            good = all(d["score"] == 0 for d in self.docs)
+            return ("zero" if good else "STUB EARNS POINTS"), good
+        if self.kind == "sample":
+            return "same verdicts under every seed", True  # flips() says otherwise where they differ
+        caught = all(d["score"] < d["max_score"] for d in self.docs)
+        named = all(self.mistake.name in d.get("mistakes", []) for d in self.docs)
+        if caught and named:
+            return "caught and named", True
+        return ("caught, NOT NAMED" if caught else "NOT CAUGHT"), False
+
+    def flips(self, seeds: list[int]) -> list[str]:
+        """The tests whose verdict changes with the seed, each with the seeds on its rarer side."""
+        verdicts: dict[str, dict[bool, list[int]]] = {}
+        for seed, doc in zip(seeds, self.docs):
+            for t in doc["tests"]:
+                if t.get("outcome") != "skipped":
+                    side = verdicts.setdefault(t.get("nodeid") or t["name"], {True: [], False: []})
+                    side[t.get("outcome") == "passed"].append(seed)
+        lines = []
+        for test, side in verdicts.items():
+            if side[True] and side[False]:
+                rare = min((True, False), key=lambda passed: len(side[passed]))
+                lines.append(f"{test} ({self.label}) {'passes' if rare else 'fails'} under seed(s) "
+                             f"{_listed(side[rare])} and {'fails' if rare else 'passes'} under the other "
+                             f"{len(side[not rare])}")
+        return lines
+
+
+def _listed(seeds: list[int]) -> str:
+    return ", ".join(map(str, seeds[:12])) + (f" and {len(seeds) - 12} more" if len(seeds) > 12 else "")
+
+
+def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, seeds: int = 1,
+                        samples: str | None = None) -> tuple[Group, bool]:
+    """Grade the reference, the stub and every catalogued mistake (and the shipped samples whose
+    folder names match the glob ``samples``) under the seeds ``seed`` ... ``seed + seeds - 1``.
+    Passes when the reference gets full marks, the stub zero, every mistake loses points and is
+    named, under every seed, and no test's verdict on any of them changes with the seed."""
+    started = time.monotonic()
     a = solution_assignment(course, name)
     catalogue = load_catalogue(a.mistakes_file)
+    seed_list = list(range(seed, seed + max(seeds, 1)))
     with tempfile.TemporaryDirectory(prefix=f"autograder-validate-{name}-") as tmp:
         root = Path(tmp)
         plan = build_submissions(a.folder, a.modules, catalogue, root / "subs")
         subs = [Submission(student, root / "subs" / student) for student in plan]
-        docs = grade_batch(a, subs, root / "out", reference_dir=a.folder, jobs=jobs, seed=seed)
-    table = Table(title=f"validation of {name} (seed {seed})")
+        if samples is not None:
+            found = discover(a.samples_dir, root / "samples", a.modules[0])
+            subs += [sub for sub in found if fnmatch.fnmatch(sub.student, samples) and sub.folder and not sub.problem]
+        # Submission by submission, every seed: one judge run each (a pool process keeps pytest,
+        # torch, the tests and its fork server; a run's worker imports the submission alone).
+        tasks = [GradeTask(assignment_dir=str(a.folder), tests_dir=str(a.tests_dir), submission=str(sub.folder),
+                           student=sub.student, results=str(root / "out" / f"{i}-{s}.json"),
+                           reference_dir=str(a.folder), seed=s, isolation=None, hide=(str(root / "out"),))
+                 for i, sub in enumerate(subs) for s in seed_list]
+        docs = run_tasks(tasks, jobs=jobs)
+    graded: dict[str, Graded] = {}
+    for task in tasks:
+        if task.student not in graded:
+            m = plan.get(task.student)
+            kind = task.student if task.student in ("reference", "stub") else ("mistake" if m else "sample")
+            label = f"{m.target}: {m.name}" if m else (f"sample {task.student}" if kind == "sample" else kind)
+            graded[task.student] = Graded(label, kind, [], m)
+        graded[task.student].docs.append(docs[task.results])
+    return _report(name, graded, seed_list, time.monotonic() - started)
+
+
+def _report(name: str, graded: dict[str, "Graded"], seeds: list[int], seconds: float) -> tuple[Group, bool]:
+    span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    table = Table(title=f"validation of {name} ({span})")
     for col in ("submission", "score", "verdict", "caught by"):
         table.add_column(col)
-    ok = True
-    for doc in docs:
-        m = plan[doc["student"]]
-        failing = [t["name"].split(":")[0] for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")]
-        score = f"{doc['score']:g} / {doc['max_score']:g}"
-        if doc["student"] == "reference":
-            good = doc["score"] == doc["max_score"] and not failing
-            verdict, label = ("full marks" if good else "REFERENCE FAILS TESTS"), "reference"
-        elif doc["student"] == "stub":
-            good = doc["score"] == 0
-            verdict, label = ("zero" if good else "STUB EARNS POINTS"), "stub"
-        else:
-            named = m.name in doc.get("mistakes", [])
-            caught = doc["score"] < doc["max_score"]
-            good = named and caught
-            verdict = "caught and named" if good else ("caught, NOT NAMED" if caught else "NOT CAUGHT")
-            label = f"{m.target}: {m.name}"
-        ok &= good
-        table.add_row(label, score, verdict if good else f"[red]{verdict}[/red]",
-                      ", ".join(failing) if m is not None else "")
-    return table, ok
+    ok, flips = True, []
+    for g in graded.values():
+        verdict, good = g.verdict()
+        flipped = g.flips(seeds)
+        flips += flipped
+        ok &= good and not flipped
+        low, high = min(d["score"] for d in g.docs), max(d["score"] for d in g.docs)
+        score = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+        if flipped:
+            verdict, good = ("VERDICTS FLIP WITH THE SEED" if g.kind == "sample"
+                             else f"{verdict}; VERDICTS FLIP WITH THE SEED"), False
+        table.add_row(g.label, f"{score} / {g.docs[0]['max_score']:g}", verdict if good else f"[red]{verdict}[/red]",
+                      ", ".join(g.failing(g.docs[0])) if g.kind == "mistake" else "")
+    lines = [f"{len(graded)} submissions x {len(seeds)} seed(s) in {seconds:.0f} s"]
+    if flips:
+        lines.append("[red]tests whose verdict changes with the seed:[/red]")
+        lines += [escape(f"  {line}") for line in flips]
+    return Group(table, *lines), ok

@@ -438,6 +438,14 @@ def test_grades_csv(world):
     assert rows[1][7] == rows[2][7] == rows[3][7] == ""
 
 
+def test_a_class_is_graded_with_one_seed_recorded_and_printed(world):
+    docs = graded(world)
+    seeds = {docs[s]["seed"] for s in ("alice", "bob", "carol")}
+    assert len(seeds) == 1, seeds
+    r = world.runs.result("grade")
+    assert f"seed: {seeds.pop()}, for every submission" in r.stdout, r
+
+
 def test_grade_prints_the_gradebook(world):
     docs = graded(world)
     r = world.runs.result("grade")
@@ -562,3 +570,4 @@ def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     full = load(out, "a")["max_score"]
     assert rows == {"a": f"{full:g}", "b": "0", "c": "0"}
     assert load(out, "a")["seed"] == seed  # kept, not graded again
+    assert load(out, "b")["seed"] == load(out, "c")["seed"] == seed  # the class's one seed

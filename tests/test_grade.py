@@ -53,3 +53,16 @@ def test_results_files_are_named_by_file_name(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{file_name(s)}.json" for s in ids)
     for s in ids:
         assert json.loads((tmp_path / f"{file_name(s)}.json").read_text())["student"] == s
+
+
+def test_a_class_gets_one_seed_and_a_resumed_batch_keeps_it(tmp_path):
+    from autograder.grade import class_seed
+
+    assert class_seed(5, False, tmp_path, False) == 5
+    assert class_seed(None, True, tmp_path, False) is None  # --seed-per-student: each judge draws its own
+    drawn = class_seed(None, False, tmp_path, False)
+    assert type(drawn) is int and 0 <= drawn < 2**31
+    for student in ("a", "b"):
+        (tmp_path / f"{student}.json").write_text(json.dumps({"student": student, "seed": 77}))
+    (tmp_path / "c.json").write_text("{not json")
+    assert class_seed(None, False, tmp_path, True) == 77

@@ -6,6 +6,7 @@ variant) loses points and is named in the feedback.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,55 @@ def test_every_mistake_is_caught_and_named(name):
     assert ok, report
     assert report.count("caught and named") == len(catalogue)
     assert "full marks" in report and "zero" in report
+
+
+FLIP_REFERENCE = '''
+def halve(x):
+    """x / 2, for a float x."""
+    ### BEGIN SOLUTION
+    return x / 2
+    ### END SOLUTION
+'''
+FLIP_MISTAKES = '''
+from autograder.mistakes import mistake
+
+@mistake("halve", "halves only numbers below 1", hint="x / 2 for every x.")
+def halve(x):
+    return x / 2 if x < 1 else x
+'''
+FLIP_TESTS = '''
+from autograder import assert_close, points
+
+@points(1)
+def test_halve_known_value(submission):
+    assert_close(submission.halve(4.0), 2.0, what="halve(4.0)")
+
+@points(1)
+def test_halve_random(submission, reference, rng):
+    x = float(rng.uniform(0, 1.3))  # above 1 for about one seed in four: a verdict that depends on the seed
+    assert_close(submission.halve(x), reference.halve(x), what=f"halve({x})")
+'''
+
+
+def test_a_verdict_that_changes_with_the_seed_is_found_and_named(tmp_path):
+    solution = tmp_path / "solutions" / "flip"
+    (solution / "tests").mkdir(parents=True)
+    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["flip"]\n')
+    (solution / "flip.py").write_text(FLIP_REFERENCE)
+    (solution / "mistakes.py").write_text(FLIP_MISTAKES)
+    (solution / "tests" / "test_hidden.py").write_text(FLIP_TESTS)
+    for sample, source in (("reference", FLIP_REFERENCE), ("wrong-big", FLIP_REFERENCE.replace("x / 2", "x / 2 if x < 1 else x")), ("wrong-steady", FLIP_REFERENCE.replace("x / 2", "x"))):
+        (solution / "samples" / sample).mkdir(parents=True)
+        (solution / "samples" / sample / "flip.py").write_text(source)
+    report, ok = validate_assignment(tmp_path, "flip", jobs=1, seeds=8, samples="wrong-*")
+    console = Console(record=True, width=300)
+    console.print(report)
+    text = console.export_text()
+    assert not ok, text
+    flips = [line.strip() for line in text.splitlines() if "::test_halve_random" in line]
+    # The catalogued mistake and the sample that share it flip; the steady sample and the reference do not.
+    assert [line.split(" (")[1].split(")")[0] for line in flips] == ["halve: halves only numbers below 1",
+                                                                       "sample wrong-big"], text
+    assert all(re.search(r"passes under seed\(s\) [\d, ]+ and fails under the other \d+", line) for line in flips), text
+    assert "8 seed(s)" in text and "seeds 0-7" in text
+    assert "test_halve_known_value" not in "".join(flips)
