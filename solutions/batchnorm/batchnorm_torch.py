@@ -39,6 +39,8 @@ class BatchNorm1d(nn.Module):
     Buffers (register_buffer, the names torch uses):
     - running_mean: tensor of shape (C,), initialised to zeros
     - running_var: tensor of shape (C,), initialised to ones
+    (More is allowed: torch's own BatchNorm1d also counts the training batches
+    in a buffer num_batches_tracked.)
 
     In training mode (module.train(), the default) forward normalizes with the
     batch statistics and updates the buffers; in evaluation mode

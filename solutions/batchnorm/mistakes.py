@@ -160,6 +160,38 @@ def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
     return out, cache
 
 
+@mistake("batchnorm_forward", "variance computed as mean(x**2) - mean(x)**2 (catastrophic cancellation)",
+         hint="For a feature with a large mean and a small spread, mean(x**2) and mean(x)**2 are huge and "
+              "nearly equal: their difference loses most of its digits (in float32 with mean 100 and "
+              "spread 0.1 it is off by 0.1 or more, and can be negative). Subtract the mean first: "
+              "var = mean((x - mu)**2), or np.var.")
+def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=0)
+        xmu = x - mu
+        var = (x * x).mean(axis=0) - mu * mu
+        std = np.sqrt(var + eps)
+        x_hat = xmu / std
+        out = gamma * x_hat + beta
+        cache = (x_hat, xmu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    elif mode == "test":
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        cache = None
+    else:
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
 # ------------------------------------------------------ batch norm backward
 
 
@@ -223,6 +255,22 @@ def layernorm_forward(x, gamma, beta, ln_param):
     mu = x.mean(axis=0, keepdims=True)
     xmu = x - mu
     var = (xmu * xmu).mean(axis=0, keepdims=True)
+    std = np.sqrt(var + eps)
+    x_hat = xmu / std
+    out = gamma * x_hat + beta
+    cache = (x_hat, std, gamma)
+    return out, cache
+
+
+@mistake("layernorm_forward", "layer-norm variance computed as mean(x**2) - mean(x)**2 (catastrophic cancellation)",
+         hint="For a row with a large mean and a small spread, mean(x**2) and mean(x)**2 are huge and nearly "
+              "equal, and their difference loses most of its digits. Subtract the row's mean first: "
+              "var = mean((x - mu)**2, axis=1, keepdims=True).")
+def layernorm_forward(x, gamma, beta, ln_param):  # noqa: F811
+    eps = ln_param.get("eps", 1e-5)
+    mu = x.mean(axis=1, keepdims=True)
+    xmu = x - mu
+    var = (x * x).mean(axis=1, keepdims=True) - mu * mu
     std = np.sqrt(var + eps)
     x_hat = xmu / std
     out = gamma * x_hat + beta
@@ -329,7 +377,7 @@ class BatchNorm1dSwappedMomentum(nn.Module):
             mean, var = x.mean(dim=dims), x.var(dim=dims, unbiased=False)
             with torch.no_grad():
                 self.running_mean.mul_(self.momentum).add_((1 - self.momentum) * mean)
-                self.running_var.mul_(self.momentum).add_((1 - self.momentum) * var * n / (n - 1))
+                self.running_var.mul_(self.momentum).add_((1 - self.momentum) * var * (n / (n - 1)))
         else:
             mean, var = self.running_mean, self.running_var
         shape = [1, -1] + [1] * (x.dim() - 2)
@@ -358,7 +406,7 @@ class BatchNorm1dEvalBatchStats(nn.Module):
             n = x.numel() // x.shape[1]
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * n / (n - 1))
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1)))
         shape = [1, -1] + [1] * (x.dim() - 2)
         x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
         return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
@@ -388,7 +436,40 @@ class BatchNorm1dUpdatesInEval(nn.Module):
             mean, var = self.running_mean.clone(), self.running_var.clone()
         with torch.no_grad():
             self.running_mean.mul_(1 - self.momentum).add_(self.momentum * batch_mean)
-            self.running_var.mul_(1 - self.momentum).add_(self.momentum * batch_var * n / max(n - 1, 1))
+            self.running_var.mul_(1 - self.momentum).add_(self.momentum * batch_var * (n / max(n - 1, 1)))
         shape = [1, -1] + [1] * (x.dim() - 2)
+        x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
+        return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
+
+
+@mistake("batchnorm_torch.BatchNorm1d",
+         "BatchNorm1d variance computed as mean(x**2) - mean(x)**2 (catastrophic cancellation)",
+         hint="For a channel with a large mean and a small spread, (x**2).mean() and x.mean()**2 are huge and "
+              "nearly equal, and their difference loses most of its digits. Use x.var(dim, unbiased=False), "
+              "or subtract the mean first.")
+class BatchNorm1dCancellingVariance(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.ones(num_features, **factory))
+        self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+        self.register_buffer("running_mean", torch.zeros(num_features, **factory))
+        self.register_buffer("running_var", torch.ones(num_features, **factory))
+
+    def forward(self, x):
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        if self.training:
+            n = x.numel() // x.shape[1]
+            if n <= 1:
+                raise ValueError("expected more than 1 value per channel when training")
+            mean = x.mean(dim=dims)
+            var = (x * x).mean(dim=dims) - mean * mean
+            with torch.no_grad():
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1)))
+        else:
+            mean, var = self.running_mean, self.running_var
         x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
         return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)

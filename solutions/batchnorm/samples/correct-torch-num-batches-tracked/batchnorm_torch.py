@@ -1,0 +1,102 @@
+"""Batch normalization as a torch nn.Module, a drop-in for torch.nn.BatchNorm1d.
+
+Here autograd does the backward pass: write the forward pass with tensor
+operations, and keep the running statistics as BUFFERS (register_buffer) and
+gamma and beta as PARAMETERS (nn.Parameter), so that .to(), .cuda(),
+.double(), state_dict() and the optimizer all see them.
+
+This module follows torch's conventions, which differ from batchnorm.py's:
+
+* momentum is the weight of the NEW value (default 0.1):
+
+      running_mean = (1 - momentum) * running_mean + momentum * batch_mean
+      running_var  = (1 - momentum) * running_var  + momentum * unbiased_batch_var
+
+* running_var averages the UNBIASED batch variance (sum of squared deviations
+  divided by n - 1, n = the number of values per feature), while the
+  normalization itself uses the BIASED one (divided by n). Beware: x.var()
+  is unbiased by default in torch; x.var(unbiased=False) is the biased one;
+* the running statistics start at running_mean = 0 and running_var = 1;
+* torch's momentum=None (a cumulative average) is not supported.
+
+Rules:
+
+* do not call torch.nn.functional.batch_norm or torch.nn.BatchNorm1d: the
+  point is to write it yourself;
+* device- and dtype-agnostic: never hard-code a device or a dtype; create
+  tensors with the device and dtype given to __init__, or from the input.
+"""
+import torch
+from torch import nn
+
+
+class BatchNorm1d(nn.Module):
+    """Batch normalization over the batch axis, one statistic per channel C.
+
+    Parameters (nn.Parameter, the names torch uses):
+    - weight: tensor of shape (C,), gamma, initialised to ones
+    - bias: tensor of shape (C,), beta, initialised to zeros
+    Buffers (register_buffer, the names torch uses):
+    - running_mean: tensor of shape (C,), initialised to zeros
+    - running_var: tensor of shape (C,), initialised to ones
+    (More is allowed: torch's own BatchNorm1d also counts the training batches
+    in a buffer num_batches_tracked.)
+
+    In training mode (module.train(), the default) forward normalizes with the
+    batch statistics and updates the buffers; in evaluation mode
+    (module.eval()) it normalizes with the buffers and leaves them unchanged.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, device=None, dtype=None):
+        """
+        Inputs:
+        - num_features: int, C, the number of channels
+        - eps: float, added to the variance inside the square root
+        - momentum: float, weight of the NEW value in the running averages (torch's convention)
+        - device, dtype: where and in which dtype to create the parameters and buffers
+          (None: torch's defaults), as in torch.nn.BatchNorm1d
+        """
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        ### BEGIN SOLUTION
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.ones(num_features, **factory))
+        self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+        self.register_buffer("running_mean", torch.zeros(num_features, **factory))
+        self.register_buffer("running_var", torch.ones(num_features, **factory))
+        # as torch.nn.BatchNorm1d does: a count of the training batches seen
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+        ### END SOLUTION
+
+    def forward(self, x):
+        """
+        Inputs:
+        - x: tensor of shape (N, C) or (N, C, L); the statistics of channel c are
+          taken over all n = N (or N * L) values x[:, c] (or x[:, c, :])
+
+        Returns:
+        - out: tensor of the shape, dtype and device of x
+
+        Training mode with a single value per channel (n = 1) raises ValueError,
+        as torch does: the unbiased variance would divide by zero.
+        """
+        ### BEGIN SOLUTION
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)  # broadcasts a (C,) tensor along the channel axis
+        if self.training:
+            n = x.numel() // x.shape[1]
+            if n <= 1:
+                raise ValueError(f"expected more than 1 value per channel when training, got input of shape {tuple(x.shape)}")
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1)))
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
+        return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
+        ### END SOLUTION

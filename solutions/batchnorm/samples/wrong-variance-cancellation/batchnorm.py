@@ -1,0 +1,244 @@
+"""Batch normalization and layer normalization, in numpy.
+
+The layers use the functional style of CS231n:
+
+    out, cache = layer_forward(x, gamma, beta, param)
+    dx, dgamma, dbeta = layer_backward(dout, cache)
+
+``cache`` is whatever the forward pass needs to keep for the backward pass;
+its format is yours to choose (the grader only hands it back to your own
+backward functions). ``dout`` is the upstream gradient dL/dout, of the shape
+of ``out``.
+
+Conventions of this file (courses and libraries disagree on them):
+
+* the variance used to NORMALIZE is the biased one, the mean of squared
+  deviations (divide by N, np.var's default), in batch norm and layer norm,
+  as in the original paper and in torch;
+* eps is added to the variance INSIDE the square root: x_hat = (x - mu) / sqrt(var + eps);
+* batch norm's running averages follow CS231n, with momentum the weight of the
+  OLD value (default 0.9):
+
+      running_mean = momentum * running_mean + (1 - momentum) * batch_mean
+      running_var  = momentum * running_var  + (1 - momentum) * batch_var
+
+  where batch_var is the same biased variance used to normalize.
+  torch.nn.BatchNorm1d differs on both counts: its momentum is the weight of
+  the NEW value (torch momentum 0.1 = this file's 0.9), and its running_var
+  averages the UNBIASED batch variance (times N / (N - 1)). batchnorm_torch.py
+  follows torch.
+
+Rules that hold for every function in this file:
+
+* never modify x, gamma, beta or dout in place (batchnorm_forward does update
+  bn_param, on purpose: that is how the running averages persist);
+* keep the floating dtype of the input (float32 in, float32 out);
+* numpy only, vectorized: no loops over the batch or the features.
+"""
+import numpy as np
+
+
+# ---------------------------------------------------------------- batch norm
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Forward pass of batch normalization.
+
+    In 'train' mode, normalize every feature (column) of x with the mean and
+    the biased variance of that feature over the minibatch,
+
+        mu  = mean of x over the batch axis (axis 0)
+        var = mean of (x - mu) ** 2 over axis 0          (biased: divide by N)
+        x_hat = (x - mu) / sqrt(var + eps)
+        out = gamma * x_hat + beta
+
+    and update the running averages in bn_param (formula in the module
+    docstring, momentum = weight of the old value). With N = 1 the variance is
+    0, x_hat is 0 and out is beta: no error, no nan.
+
+    In 'test' mode, normalize with the running averages instead of the batch
+    statistics, and leave them unchanged:
+
+        out = gamma * (x - running_mean) / sqrt(running_var + eps) + beta
+
+    Inputs:
+    - x: array of shape (N, D), a minibatch of N examples with D features
+    - gamma: array of shape (D,), scale
+    - beta: array of shape (D,), shift
+    - bn_param: dict with the keys
+      - mode: 'train' or 'test' (required); any other value raises ValueError
+      - eps: float, added to the variance inside the square root (default 1e-5)
+      - momentum: float, weight of the old value in the running averages (default 0.9)
+      - running_mean: array of shape (D,) (default: zeros, as in CS231n)
+      - running_var: array of shape (D,) (default: zeros, as in CS231n)
+      In 'train' mode, store the updated averages in bn_param['running_mean']
+      and bn_param['running_var'] (arrays of shape (D,), the dtype of x) before
+      returning; the missing keys get their defaults.
+
+    Returns a tuple of:
+    - out: array of shape (N, D), the dtype of x
+    - cache: whatever batchnorm_backward needs (training mode; anything in test mode)
+    """
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+
+    ### BEGIN SOLUTION
+    if mode == "train":
+        mu = x.mean(axis=0)
+        xmu = x - mu
+        var = (x ** 2).mean(axis=0) - mu ** 2  # Var[x] = E[x^2] - E[x]^2
+        std = np.sqrt(var + eps)
+        x_hat = xmu / std
+        out = gamma * x_hat + beta
+        cache = (x_hat, xmu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    elif mode == "test":
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        cache = None
+    else:
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
+    ### END SOLUTION
+
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of batch normalization (training mode), through the graph.
+
+    Draw the computational graph of the forward pass (mean, centring, square,
+    variance, square root, division, scale and shift) and backpropagate
+    through it one node at a time. Remember that mu and var are functions of
+    every x[i]: the gradient reaches x along three paths, directly through
+    x - mu, through mu, and through var.
+
+    Inputs:
+    - dout: array of shape (N, D), upstream gradient
+    - cache: the cache returned by batchnorm_forward in 'train' mode
+
+    Returns a tuple of:
+    - dx: array of shape (N, D)
+    - dgamma: array of shape (D,), summed over the batch
+    - dbeta: array of shape (D,), summed over the batch
+    """
+    ### BEGIN SOLUTION
+    x_hat, xmu, std, gamma = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    # x_hat = xmu * inv_std
+    inv_std = 1 / std
+    dxmu = dx_hat * inv_std
+    dinv_std = (dx_hat * xmu).sum(axis=0)
+    # inv_std = 1 / std, std = sqrt(var + eps), var = mean(xmu ** 2)
+    dstd = -dinv_std / (std * std)
+    dvar = 0.5 * dstd / std
+    dxmu = dxmu + 2 * xmu * dvar / N
+    # xmu = x - mu, mu = mean(x)
+    dmu = -dxmu.sum(axis=0)
+    dx = dxmu + dmu / N
+    return dx, dgamma, dbeta
+    ### END SOLUTION
+
+
+def batchnorm_backward_alt(dout, cache):
+    """Backward pass of batch normalization from the simplified closed form.
+
+    Work out dL/dx on paper in terms of x_hat, and write it in one expression:
+
+        dx = gamma / (N * sqrt(var + eps)) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
+
+    (sums over the batch axis). It must give the same result as
+    batchnorm_backward, and it is faster.
+
+    Inputs:
+    - dout: array of shape (N, D), upstream gradient
+    - cache: the cache returned by batchnorm_forward in 'train' mode
+
+    Returns a tuple of:
+    - dx: array of shape (N, D)
+    - dgamma: array of shape (D,)
+    - dbeta: array of shape (D,)
+    """
+    ### BEGIN SOLUTION
+    x_hat, _, std, gamma = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+    ### END SOLUTION
+
+
+# ---------------------------------------------------------------- layer norm
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """Forward pass of layer normalization.
+
+    Every example (row) is normalized over its own D features, with the mean
+    and the biased variance of that row; the same computation in training and
+    at test time, with no running averages:
+
+        mu_i  = mean of x[i, :]
+        var_i = mean of (x[i, :] - mu_i) ** 2             (biased: divide by D)
+        out[i] = gamma * (x[i] - mu_i) / sqrt(var_i + eps) + beta
+
+    Inputs:
+    - x: array of shape (N, D)
+    - gamma: array of shape (D,), scale (per feature, as in batch norm)
+    - beta: array of shape (D,), shift
+    - ln_param: dict with the key
+      - eps: float, added to the variance inside the square root (default 1e-5)
+
+    Returns a tuple of:
+    - out: array of shape (N, D), the dtype of x
+    - cache: whatever layernorm_backward needs
+    """
+    eps = ln_param.get("eps", 1e-5)
+    ### BEGIN SOLUTION
+    mu = x.mean(axis=1, keepdims=True)
+    xmu = x - mu
+    var = (xmu * xmu).mean(axis=1, keepdims=True)
+    std = np.sqrt(var + eps)
+    x_hat = xmu / std
+    out = gamma * x_hat + beta
+    cache = (x_hat, std, gamma)
+    return out, cache
+    ### END SOLUTION
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of layer normalization.
+
+    Layer norm is batch norm applied to the transpose of x, with gamma and
+    beta still per feature: the sums of batch norm's dx over the batch axis
+    become sums over the feature axis, while dgamma and dbeta are still summed
+    over the batch.
+
+    Inputs:
+    - dout: array of shape (N, D), upstream gradient
+    - cache: the cache returned by layernorm_forward
+
+    Returns a tuple of:
+    - dx: array of shape (N, D)
+    - dgamma: array of shape (D,)
+    - dbeta: array of shape (D,)
+    """
+    ### BEGIN SOLUTION
+    x_hat, std, gamma = cache
+    D = dout.shape[1]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    dx = (D * dx_hat - dx_hat.sum(axis=1, keepdims=True)
+          - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)) / (D * std)
+    return dx, dgamma, dbeta
+    ### END SOLUTION
