@@ -80,6 +80,9 @@ class Graded:
 
     def verdict(self) -> tuple[str, bool]:
         """The row's verdict and whether it holds under every seed."""
+        broken = [d for d in self.docs if d.get("error")]
+        if broken:  # the judge could not run: nothing to say about the tests
+            return f"NOT GRADED under {len(broken)} seed(s): {broken[0]['output'].splitlines()[0][:100]}", False
         if self.kind == "reference":
             good = all(d["score"] == d["max_score"] and not self.failing(d) for d in self.docs)
             return ("full marks" if good else "REFERENCE FAILS TESTS"), good
@@ -94,26 +97,33 @@ class Graded:
             return "caught and named", True
         return ("caught, NOT NAMED" if caught else "NOT CAUGHT"), False
 
+    def score(self) -> str:
+        """The score, or its range over the seeds, out of the maximum."""
+        scores = [d["score"] for d in self.docs if not d.get("error")]
+        if not scores:
+            return "-"
+        low, high = min(scores), max(scores)
+        top = max(d.get("max_score") or 0 for d in self.docs)
+        return (f"{low:g}" if low == high else f"{low:g}-{high:g}") + f" / {top:g}"
+
     def flips(self, seeds: list[int]) -> list[str]:
-        """The tests whose verdict changes with the seed, each with the seeds on its rarer side."""
-        verdicts: dict[str, dict[bool, list[int]]] = {}
+        """The tests whose verdict changes with the seed: the seeds under which each fails (and how,
+        the first time: a crash or a time limit is not a wrong value) and those under which it passes."""
+        passing: dict[str, list[int]] = {}
+        failing: dict[str, list[int]] = {}
+        how: dict[str, str] = {}
         for seed, doc in zip(seeds, self.docs):
             for t in doc["tests"]:
-                if t.get("outcome") != "skipped":
-                    side = verdicts.setdefault(t.get("nodeid") or t["name"], {True: [], False: []})
-                    side[t.get("outcome") == "passed"].append(seed)
-        lines = []
-        for test, side in verdicts.items():
-            if side[True] and side[False]:
-                rare = min((True, False), key=lambda passed: len(side[passed]))
-                lines.append(f"{test} ({self.label}) {'passes' if rare else 'fails'} under seed(s) "
-                             f"{_listed(side[rare])} and {'fails' if rare else 'passes'} under the other "
-                             f"{len(side[not rare])}")
-        return lines
-
-
-def _listed(seeds: list[int]) -> str:
-    return ", ".join(map(str, seeds[:12])) + (f" and {len(seeds) - 12} more" if len(seeds) > 12 else "")
+                test, outcome = t.get("nodeid") or t["name"], t.get("outcome")
+                if outcome == "passed":
+                    passing.setdefault(test, []).append(seed)
+                elif outcome != "skipped":
+                    failing.setdefault(test, []).append(seed)
+                    first_line = (t.get("output") or "").partition("\n")[0]
+                    how.setdefault(test, f"{outcome}: {first_line[:120]}")
+        return [f"{test} ({self.label}) fails under seed(s) {', '.join(map(str, failing[test]))} ({how[test]}) "
+                f"and passes under seed(s) {', '.join(map(str, passing[test]))}"
+                for test in failing if test in passing]
 
 
 def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, seeds: int = 1,
@@ -162,12 +172,10 @@ def _report(name: str, graded: dict[str, "Graded"], seeds: list[int], seconds: f
         flipped = g.flips(seeds)
         flips += flipped
         ok &= good and not flipped
-        low, high = min(d["score"] for d in g.docs), max(d["score"] for d in g.docs)
-        score = f"{low:g}" if low == high else f"{low:g}-{high:g}"
         if flipped:
             verdict, good = ("VERDICTS FLIP WITH THE SEED" if g.kind == "sample"
                              else f"{verdict}; VERDICTS FLIP WITH THE SEED"), False
-        table.add_row(g.label, f"{score} / {g.docs[0]['max_score']:g}", verdict if good else f"[red]{verdict}[/red]",
+        table.add_row(escape(g.label), g.score(), verdict if good else f"[red]{escape(verdict)}[/red]",
                       ", ".join(g.failing(g.docs[0])) if g.kind == "mistake" else "")
     lines = [f"{len(graded)} submissions x {len(seeds)} seed(s) in {seconds:.0f} s"]
     if flips:

@@ -36,18 +36,22 @@ def test_total_is_within_3x_of_the_reference(submission, reference_worker, rng):
 '''
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("timing")
-    solution = base / "solutions" / "mini"
+def add_assignment(base: Path, name: str, reference: str, tests: str, subs: dict[str, str]) -> Path:
+    """An assignment of module ``mini`` in the course at ``base``, and submissions of it."""
+    solution = base / "solutions" / name
     (solution / "tests").mkdir(parents=True)
     (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
-    (solution / "mini.py").write_text(FAST)
-    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(HIDDEN))
-    for name, source in (("fast", FAST), ("slow", SLOW)):
-        (base / "subs" / name).mkdir(parents=True)
-        (base / "subs" / name / "mini.py").write_text(source)
+    (solution / "mini.py").write_text(reference)
+    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(tests))
+    for student, source in subs.items():
+        (base / "subs" / student).mkdir(parents=True)
+        (base / "subs" / student / "mini.py").write_text(source)
     return base
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    return add_assignment(tmp_path_factory.mktemp("timing"), "mini", FAST, HIDDEN, {"fast": FAST, "slow": SLOW})
 
 
 def grade(course: Path, student: str, isolation: str | None = None, name: str = "mini") -> dict:
@@ -148,14 +152,7 @@ LAX = "def make(n):\n    if isinstance(n, str):\n        raise TypeError('n must
 
 @pytest.fixture(scope="module")
 def words_course(course) -> Path:
-    solution = course / "solutions" / "words"
-    (solution / "tests").mkdir(parents=True)
-    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
-    (solution / "mini.py").write_text(LAX)
-    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(WORDS))
-    (course / "subs" / "lax").mkdir(parents=True)
-    (course / "subs" / "lax" / "mini.py").write_text(LAX)
-    return course
+    return add_assignment(course, "words", LAX, WORDS, {"lax": LAX})
 
 
 @pytest.mark.parametrize("isolation", [None, "none"], ids=["sandboxed", "in-process"])
@@ -213,15 +210,7 @@ SILENCED = ("import numpy as np\n\ndef sig(x):\n    with np.errstate(over='ignor
 
 @pytest.fixture(scope="module")
 def warns_course(course) -> Path:
-    solution = course / "solutions" / "warns"
-    (solution / "tests").mkdir(parents=True)
-    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["mini"]\n')
-    (solution / "mini.py").write_text(STABLE)
-    (solution / "tests" / "test_hidden.py").write_text(textwrap.dedent(WARNS))
-    for name, source in (("stable", STABLE), ("overflows", OVERFLOWS), ("silenced", SILENCED)):
-        (course / "subs" / name).mkdir(parents=True)
-        (course / "subs" / name / "mini.py").write_text(source)
-    return course
+    return add_assignment(course, "warns", STABLE, WARNS, {"stable": STABLE, "overflows": OVERFLOWS, "silenced": SILENCED})
 
 
 @pytest.mark.parametrize("isolation", [None, "none"], ids=["sandboxed", "in-process"])
