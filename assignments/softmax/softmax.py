@@ -24,7 +24,8 @@ Rules that hold for every function in this file:
 * return new arrays, not views of the arguments;
 * keep the floating dtype of the input (float32 in, float32 out);
 * be numerically stable: logits of magnitude 1000, in float32 and in float64,
-  give no nan, no inf and no overflow warning;
+  give no nan, no inf and no overflow warning, also in a batch whose rows lie
+  far apart (one row near 1000, another near -1000);
 * numpy only, and no Python loops over the batch or the classes.
 """
 import numpy as np
@@ -38,7 +39,9 @@ def softmax(x, axis=-1):
 
     softmax(x) is unchanged when the same constant is subtracted from every
     logit along ``axis``: subtract the maximum first, so that exp() never
-    sees a positive number and cannot overflow.
+    sees a positive number and cannot overflow. The maximum along ``axis``,
+    one per row (keepdims=True), not the maximum of the whole array: a row
+    whose logits lie 1000 below another row's would underflow to 0 / 0.
 
     Inputs:
     - x: array of shape (d_1, ..., d_k), any number of dimensions, floating dtype

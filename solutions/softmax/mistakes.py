@@ -32,6 +32,16 @@ def softmax(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+@mistake("softmax", "softmax shifted by the global maximum (np.max(x)) instead of each row's",
+         hint="The shift must be the maximum ALONG `axis`, one per row: np.max(x, axis=axis, keepdims=True). "
+              "With the maximum of the whole array, a row whose logits lie far below it (1000 lower) "
+              "underflows to exp(...) = 0 everywhere, and 0 / 0 is nan.")
+def softmax(x, axis=-1):  # noqa: F811
+    shifted = x - np.max(x)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
 @mistake("softmax", "softmax normalized over the last axis whatever `axis` says (sum over the wrong axis)",
          hint="Take the max and the sum along the `axis` argument (np.max(x, axis=axis, keepdims=True)), "
               "not a hard-coded axis=-1.")
@@ -54,6 +64,14 @@ def softmax(x, axis=-1):  # noqa: F811
               "Compute (x - m) - log(sum(exp(x - m))) with m the maximum, never the log of softmax.")
 def log_softmax(x, axis=-1):
     return np.log(softmax(x, axis=axis))
+
+
+@mistake("log_softmax", "log_softmax shifted by the global maximum (np.max(x)) instead of each row's",
+         hint="m must be the maximum ALONG `axis` (keepdims=True), one per row. With the maximum of the whole "
+              "array, a row 1000 below it has sum(exp(x - m)) = 0 and log(0) = -inf.")
+def log_softmax(x, axis=-1):  # noqa: F811
+    shifted = x - np.max(x)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 # ----------------------------------------------------------------- Jacobian
@@ -97,6 +115,14 @@ def softmax_backward(dout, cache):  # noqa: F811
     return out * (dout - np.sum(dout * out, axis=0, keepdims=True))
 
 
+@mistake("softmax_backward", "softmax backward sums without keepdims=True (the sum broadcasts along the wrong axis)",
+         hint="np.sum(dout * s, axis=-1) has shape (N,), which broadcasts against (N, C) along the CLASSES "
+              "(and fails unless N == C or N == 1): keep the axis, np.sum(..., axis=-1, keepdims=True).")
+def softmax_backward(dout, cache):  # noqa: F811
+    out = cache
+    return out * (dout - np.sum(dout * out, axis=-1))
+
+
 # --------------------------------------------------------------------- losses
 
 
@@ -109,6 +135,35 @@ def softmax_loss(x, y):
     loss = -np.mean(logp[rows, y])
     dx = np.exp(logp)
     dx[rows, y] -= 1
+    return float(loss), dx
+
+
+@mistake("softmax_loss", "loss and gradient both summed over the batch instead of averaged",
+         hint="This assignment's loss is the MEAN over the N examples (CS231n's convention): "
+              "loss = -(1/N) sum log p[n, y[n]], and so dx = (softmax(x) - onehot(y)) / N.")
+def softmax_loss(x, y):  # noqa: F811
+    N = x.shape[0]
+    rows = np.arange(N)
+    logp = log_softmax(x, axis=1)
+    loss = -np.sum(logp[rows, y])
+    dx = np.exp(logp)
+    dx[rows, y] -= 1
+    return float(loss), dx
+
+
+@mistake("softmax_loss", "softmax_loss shifted by the global maximum (np.max(x)) instead of each row's",
+         hint="Subtract each example's own maximum, np.max(x, axis=1, keepdims=True). With the maximum of the "
+              "whole batch, an example whose scores lie 1000 below it gets exp(...) = 0 in every class, "
+              "and log(0) = -inf.")
+def softmax_loss(x, y):  # noqa: F811
+    N = x.shape[0]
+    rows = np.arange(N)
+    shifted = x - np.max(x)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.mean(logp[rows, y])
+    dx = np.exp(logp)
+    dx[rows, y] -= 1
+    dx /= N
     return float(loss), dx
 
 
@@ -160,6 +215,17 @@ def binary_cross_entropy_with_logits(z, y):
     return float(loss), dz.astype(z.dtype, copy=False)
 
 
+@mistake("binary_cross_entropy_with_logits", "BCE averaged over the first axis only (divided by N, not z.size)",
+         hint="The loss is the mean over ALL elements (torch's reduction='mean'): divide by z.size, "
+              "so dz = (sigmoid(z) - y) / z.size, not / z.shape[0].")
+def binary_cross_entropy_with_logits(z, y):  # noqa: F811
+    e = np.exp(-np.abs(z))
+    loss = np.sum(np.maximum(z, 0) - z * y + np.log1p(e)) / z.shape[0]
+    sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    dz = (sig - y) / z.shape[0]
+    return float(loss), dz.astype(z.dtype, copy=False)
+
+
 # ----------------------------------------------------------- torch Function
 
 
@@ -189,6 +255,25 @@ class SoftmaxFunctionNoShift(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         e = x.exp()
+        s = e / e.sum(dim=dim, keepdim=True)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return s * (grad_output - (grad_output * s).sum(dim=ctx.dim, keepdim=True)), None
+
+
+@mistake("softmax_torch.SoftmaxFunction", "SoftmaxFunction shifted by the global maximum (x.max()) instead of along dim",
+         hint="Shift by x.amax(dim=dim, keepdim=True), one maximum per slice along dim: with x.max() of the "
+              "whole tensor, a row 1000 below it underflows to exp(...) = 0 and 0 / 0 is nan.")
+class SoftmaxFunctionGlobalShift(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        shifted = x - x.max()
+        e = shifted.exp()
         s = e / e.sum(dim=dim, keepdim=True)
         ctx.save_for_backward(s)
         ctx.dim = dim

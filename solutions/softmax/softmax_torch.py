@@ -13,7 +13,9 @@ Rules:
 * do not call torch.softmax, torch.nn.functional.softmax or torch.log_softmax,
   and do not rely on autograd inside forward/backward: write the derivative
   yourself;
-* numerically stable: logits of magnitude 1000 give no nan and no inf;
+* numerically stable: logits of magnitude 1000 give no nan and no inf, also
+  when one row lies far below another (shift each slice along dim by its own
+  maximum);
 * device- and dtype-agnostic: never hard-code a device or a dtype; create any
   new tensor from the inputs (torch.ones_like(x), x.new_zeros(...)), so the
   same code runs on CPU and CUDA, in float32 and float64;

@@ -45,6 +45,12 @@ def test_softmax_large_logits_stay_finite(submission):
     out = submission.softmax(np.array([1000.0, 1000.0, -1000.0]))
     assert np.all(np.isfinite(out)), f"softmax returned nan/inf for logits of magnitude 1000: {out}"
     assert_close(out, np.array([0.5, 0.5, 0.0]), what="softmax([1000, 1000, -1000])")
+    # Each row is shifted by its OWN maximum: the second row lies 2000 below the first one's.
+    rows = np.array([[1000.0, 999.0], [-1000.0, -999.0]])
+    out = submission.softmax(rows)
+    assert np.all(np.isfinite(out)), f"softmax returned nan/inf for rows far apart: {out}"
+    p = 1 / (1 + np.exp(-1.0))
+    assert_close(out, np.array([[p, 1 - p], [1 - p, p]]), what="softmax([[1000, 999], [-1000, -999]]) (row by row)")
 
 
 @points(1)
@@ -55,6 +61,10 @@ def test_log_softmax_known_values(submission):
     out = submission.log_softmax(np.array([0.0, -1000.0]))
     assert np.all(np.isfinite(out)), f"log_softmax returned -inf/nan: {out}"
     assert_close(out, np.array([0.0, -1000.0]), what="log_softmax([0, -1000])")
+    # Each row is shifted by its OWN maximum: the second row lies 2000 below the first one's.
+    out = submission.log_softmax(np.array([[1000.0, 1000.0], [-1000.0, -1000.0]]))
+    assert np.all(np.isfinite(out)), f"log_softmax returned -inf/nan for rows far apart: {out}"
+    assert_close(out, np.full((2, 2), -np.log(2.0)), what="log_softmax([[1000, 1000], [-1000, -1000]]) (row by row)")
 
 
 # ----------------------------------------------------------------- Jacobian
