@@ -41,11 +41,14 @@ def dropout_forward(x, dropout_param):
             p = 1 drops every unit and returns zeros in training, with no
             division by zero (the scale 1 / (1 - p) is never needed then).
         'mode': 'train' or 'test'.
-        'seed': optional int. The mask convention, which the tests pin:
+        'seed': optional int. The mask convention, which the tests pin
+            (for float64 and for float32 x):
             rng = np.random.default_rng(seed)
             keep = rng.random(x.shape) >= p      # True: the unit is kept
             one draw per element of x, so every element (every example of a
-            batch too) gets its own independent mask value. Without a seed
+            batch too) gets its own independent mask value. The draws are
+            float64 whatever the dtype of x: rng.random(x.shape,
+            dtype=np.float32) is another random stream. Without a seed
             (key absent or None), draw from np.random.default_rng() (fresh
             entropy), so two calls give different masks.
         'variant': 'inverted' (default when absent) or 'vanilla'.

@@ -135,6 +135,26 @@ def dropout_forward(x, dropout_param):  # noqa: F811
     return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
+@mistake("dropout_forward", "mask drawn in x's dtype (rng.random(x.shape, dtype=np.float32)): another random stream",
+         hint="The seed convention draws float64 numbers whatever the dtype of x: rng.random(x.shape) >= p, "
+              "then cast the mask to x.dtype. rng.random(x.shape, dtype=np.float32) draws a different "
+              "stream, so the mask is not the one the seed determines.")
+def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
+    p, mode = float(dropout_param["p"]), dropout_param["mode"]
+    variant = dropout_param.get("variant", "inverted")
+    if mode == "train":
+        rng = np.random.default_rng(dropout_param.get("seed"))
+        keep = (rng.random(x.shape, dtype=x.dtype) if x.dtype in (np.float32, np.float64)
+                else rng.random(x.shape)) >= p
+        scale = (1.0 / (1.0 - p) if p < 1.0 else 0.0) if variant == "inverted" else 1.0
+        mask = keep.astype(x.dtype) * scale
+    else:
+        mask = 1.0 if variant == "inverted" else 1.0 - p
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
+
+
 # ---------------------------------------------------------------- test mode
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, points
+from autograder import assert_close, assert_shape, call_pure, points
 
 pytestmark = pytest.mark.public
 
@@ -43,15 +43,23 @@ def _seed(rng):
     return int(rng.integers(2 ** 31))
 
 
-@points(2)
-def test_mask_follows_the_seed_convention(submission, rng):
-    """With a seed, the mask is np.random.default_rng(seed).random(x.shape) >= p (deterministic)."""
-    x = _nonzero(rng, (4, 5))
+@points(1)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_mask_follows_the_seed_convention(submission, rng, dtype):
+    """With a seed, the mask is np.random.default_rng(seed).random(x.shape) >= p, float64 draws
+    whatever the dtype of x (deterministic).
+
+    rng.random(x.shape, dtype=np.float32) draws another stream: each of the 64 units then agrees
+    with the convention's with probability about 0.57, all 64 with probability below 1e-15.
+    """
+    x = _nonzero(rng, (8, 8)).astype(dtype)
     p, seed = 0.3, _seed(rng)
     out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": seed})
     keep = np.random.default_rng(seed).random(x.shape) >= p
-    assert_close(out, x * keep / (1 - p), rtol=1e-12, atol=0,
-                 what=f"out for seed={seed} (mask: default_rng(seed).random(x.shape) >= p)")
+    expected = (x.astype(np.float64) * keep / (1 - p)).astype(dtype)
+    assert_close(out, expected, rtol=1e-12 if dtype == np.float64 else 1e-6, atol=0,
+                 what=f"out for seed={seed}, x {np.dtype(dtype).name} "
+                      "(mask: default_rng(seed).random(x.shape) >= p, float64 draws)")
 
 
 @points(1)
@@ -62,7 +70,7 @@ def test_fraction_dropped_is_p(submission, rng):
     Bernoulli(p) indicators, t = 0.01).
     """
     n, p, t = 100_000, 0.3, 0.01
-    assert hoeffding(n, t) < MAX_FALSE_FAILURE
+    assert hoeffding(n, t) < MAX_FALSE_FAILURE, "the test's own bound on a false failure"
     x = _nonzero(rng, (n,))
     out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
     assert_shape(out, x.shape, what="out")
@@ -81,7 +89,7 @@ def test_inverted_dropout_preserves_the_mean(submission, rng):
     t = 0.02.
     """
     n, p, t = 100_000, 0.3, 0.02
-    assert hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE
+    assert hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE, "the test's own bound on a false failure"
     x = rng.uniform(0.5, 1.5, size=n)
     out, _ = submission.dropout_forward(x, {"p": p, "mode": "train", "seed": _seed(rng)})
     assert abs(float(np.mean(out)) - float(np.mean(x))) <= t, (
@@ -91,10 +99,15 @@ def test_inverted_dropout_preserves_the_mean(submission, rng):
 
 @points(1)
 def test_test_mode_is_the_identity(submission, rng):
-    """Inverted dropout at test time returns x unchanged (deterministic)."""
-    x = rng.normal(size=(6, 8))
-    out, _ = submission.dropout_forward(x, {"p": 0.4, "mode": "test"})
+    """Inverted dropout at test time returns x unchanged, and its backward dout, each as a NEW array
+    (the module's rule: not x or dout themselves) (deterministic)."""
+    x, dout = rng.normal(size=(6, 8)), rng.normal(size=(6, 8))
+    seen = submission.dropout_forward.inspect(x, {"p": 0.4, "mode": "test"})
+    out, cache = seen.value
     assert_close(out, x, rtol=0, atol=0, what="out in test mode")
+    assert "[0]" not in seen.aliases, "out shares memory with x: return a new array (x.copy(), not x itself)"
+    dx = call_pure(submission.dropout_backward, dout, cache)  # fails if dx is dout itself
+    assert_close(dx, dout, rtol=0, atol=0, what="dx in test mode")
 
 
 @points(1)
@@ -182,10 +195,16 @@ def test_torch_dropout_eval_is_the_identity(submission, rng):
     assert_close(out, x, rtol=0, atol=0, what="Dropout output in eval mode")
 
 
-@points(2)
-def test_torch_dropout_follows_the_seed_convention(submission, rng):
-    """After train() and torch.manual_seed(s): keep = torch.rand_like(x) >= p, out = x * keep / (1 - p)."""
-    x = torch.tensor(_nonzero(rng, (6, 5)), dtype=torch.float32)
+@points(1)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_torch_dropout_follows_the_seed_convention(submission, rng, dtype):
+    """After train() and torch.manual_seed(s): keep = torch.rand_like(x) >= p, out = x * keep / (1 - p),
+    rand_like drawing in x's dtype (deterministic).
+
+    A float32 draw for a float64 x (torch.rand(x.shape)) is another stream: each of the 64 units then
+    agrees with the convention's with probability about 0.5, all 64 with probability below 1e-15.
+    """
+    x = torch.tensor(_nonzero(rng, (8, 8)), dtype=dtype)
     p, seed = 0.4, _seed(rng)
     layer = submission.dropout_torch.Dropout(p)
     out = _probe(submission).forward(layer, x, True, seed)

@@ -33,9 +33,12 @@ class Dropout(nn.Module):
         keep = torch.rand_like(x) >= self.p      # True: the unit is kept
         out  = x * keep / (1 - p)                # p = 1: zeros, no division by zero
 
-    with torch.rand_like drawing from torch's default generator on x's device
-    (so torch.manual_seed makes a call reproducible). In eval mode the output
-    is x itself, unchanged: no mask is drawn and nothing is scaled.
+    with torch.rand_like drawing, in x's dtype, from torch's default generator
+    on x's device (so torch.manual_seed makes a call reproducible). The tests
+    pin this mask for float32 and float64 inputs (a float32 draw for a float64
+    x, torch.rand(x.shape), is another stream); for float16 and bfloat16 they
+    check only the fraction dropped and the scale. In eval mode the output is
+    x itself, unchanged: no mask is drawn and nothing is scaled.
     """
 
     def __init__(self, p=0.5):
