@@ -14,6 +14,8 @@ reference's forward functions:
 Class variants get names of their own (the engine renames them), and run with
 the globals of THIS file (torch, F), not the reference module's.
 """
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -312,3 +314,23 @@ class Conv2dFunctionMeanWeightGrad(torch.autograd.Function):
         dcols = w.reshape(Fn, -1).t() @ g
         grad_x = F.fold(dcols, (H, W), (HH, WW), padding=pad, stride=stride)
         return grad_x, grad_w, grad_b, None, None
+
+
+# ----------------------------------------------------------------- Conv2d
+
+
+@mistake("convolution_torch.Conv2d", "Conv2d initialised with the fan-out bound 1/sqrt(out_channels * KH * KW)",
+         hint="torch.nn.Conv2d draws from U(-k, k) with k = 1 / sqrt(in_channels * KH * KW), the FAN-IN: the "
+              "number of inputs each output sums over. out_channels * KH * KW is the fan-out.")
+class Conv2dFanOutInit(torch.nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+        super().__init__()
+        pair = lambda v: (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))  # noqa: E731
+        KH, KW = pair(kernel_size)
+        self.stride, self.padding = pair(stride), pair(padding)
+        k = 1 / math.sqrt(out_channels * KH * KW)
+        self.weight = torch.nn.Parameter(torch.empty(out_channels, in_channels, KH, KW).uniform_(-k, k))
+        self.bias = torch.nn.Parameter(torch.empty(out_channels).uniform_(-k, k))
+
+    def forward(self, x):
+        return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)

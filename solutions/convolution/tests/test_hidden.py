@@ -4,8 +4,8 @@ Every comparison is against the reference solution (or torch, for the nn.Module)
 run on the same inputs. Shapes and values come from the seeded ``rng``; each
 test checks one thing so that partial understanding earns partial credit.
 The naive and the im2col convolutions face the same tests (parametrized by
-``kind``); the speed tests come last and grade ratios of times taken in
-workers, never absolute times.
+``kind``). The speed tests are public (test_public.py), graded there with the
+reference timed in a worker of its own.
 """
 import numpy as np
 import pytest
@@ -23,10 +23,25 @@ KINDS = ["naive", "im2col"]
 GEOMETRIES = [pytest.param(1, 0, id="s1-p0"), pytest.param(2, 1, id="s2-p1"), pytest.param(3, 2, id="s3-p2")]
 
 
-def _conv_inputs(rng, N=None, C=None, H=None, W=None, F=None, HH=None, WW=None, dtype=np.float64):
-    """x, w, b with random small sizes where not given; sizes keep at least one output position."""
+def _conv_inputs(rng, N=None, C=None, H=None, W=None, F=None, HH=None, WW=None, dtype=np.float64,
+                 conv_param=None):
+    """x, w, b with random small sizes where not given; sizes keep at least one output position.
+
+    With ``conv_param`` (int stride and pad), the sizes not given are chosen so that no mistake can
+    hide behind a lucky draw, whatever the seed: the kernel is one taller than the stride (the
+    windows overlap: col2im must add, not assign); the windows fit the padded height exactly (a
+    padding counted once loses a row of output); and the last stride - 1 padded columns are
+    reached by no window (the floor division of the output width).
+    """
     pick = lambda v, lo, hi: int(rng.integers(lo, hi)) if v is None else v  # noqa: E731
     N, C, F = pick(N, 2, 4), pick(C, 2, 4), pick(F, 2, 5)
+    if conv_param is not None:
+        stride, pad = conv_param["stride"], conv_param["pad"]
+        HH, WW = (stride + 1 if HH is None else HH), pick(WW, 2, 4)
+        # outputs of 3 or 4 positions beyond those the padding alone makes (x at least 2 wider than the kernel)
+        H_out, W_out = (1 - (-(2 * pad + 2) // stride) + int(v) for v in rng.integers(0, 2, size=2))
+        H = (H_out - 1) * stride + HH - 2 * pad if H is None else H
+        W = (W_out - 1) * stride + WW - 2 * pad + stride - 1 if W is None else W
     HH, WW = pick(HH, 2, 4), pick(WW, 2, 4)
     H, W = pick(H, HH + 3, HH + 6), pick(W, WW + 3, WW + 6)
     x = rng.normal(size=(N, C, H, W))
@@ -72,8 +87,8 @@ def test_conv_output_size(submission, reference):
 @pytest.mark.parametrize("stride,pad", GEOMETRIES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_forward(submission, reference, rng, kind, stride, pad):
-    x, w, b = _conv_inputs(rng)
     conv_param = {"stride": stride, "pad": pad}
+    x, w, b = _conv_inputs(rng, conv_param=conv_param)
     out, _ = _conv(submission, kind)[0](x, w, b, conv_param)
     assert_close(out, _ref_conv(reference, kind, x, w, b, conv_param), what=f"out (stride {stride}, pad {pad})")
 
@@ -115,8 +130,8 @@ def test_conv_forward_kernel_not_flipped(submission, reference, rng, kind):
 @points(1)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_forward_float32(submission, reference, rng, kind):
-    x, w, b = _conv_inputs(rng, dtype=np.float32)
     conv_param = {"stride": 2, "pad": 1}
+    x, w, b = _conv_inputs(rng, dtype=np.float32, conv_param=conv_param)
     out, _ = _conv(submission, kind)[0](x, w, b, conv_param)
     assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
     assert_close(out, _ref_conv(reference, kind, x, w, b, conv_param), **F32, what="out in float32")
@@ -129,8 +144,8 @@ def test_conv_forward_float32(submission, reference, rng, kind):
 @pytest.mark.parametrize("stride,pad", GEOMETRIES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_backward_dx(submission, reference, rng, kind, stride, pad):
-    x, w, b = _conv_inputs(rng)
     conv_param = {"stride": stride, "pad": pad}
+    x, w, b = _conv_inputs(rng, conv_param=conv_param)
     dout = rng.normal(size=_ref_conv(reference, kind, x, w, b, conv_param).shape)
     ref_dx, _, _ = _ref_conv(reference, kind, x, w, b, conv_param, dout)[1]
     dx, _, _ = _student_grads(submission, kind, x, w, b, conv_param, dout)
@@ -141,9 +156,9 @@ def test_conv_backward_dx(submission, reference, rng, kind, stride, pad):
 @points(1)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_backward_dw(submission, reference, rng, kind):
-    x, w, b = _conv_inputs(rng)
     stride, pad = 2, 1
     conv_param = {"stride": stride, "pad": pad}
+    x, w, b = _conv_inputs(rng, conv_param=conv_param)
     dout = rng.normal(size=_ref_conv(reference, kind, x, w, b, conv_param).shape)
     _, ref_dw, _ = _ref_conv(reference, kind, x, w, b, conv_param, dout)[1]
     _, dw, _ = _student_grads(submission, kind, x, w, b, conv_param, dout)
@@ -153,8 +168,8 @@ def test_conv_backward_dw(submission, reference, rng, kind):
 @points(1)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_backward_db(submission, reference, rng, kind):
-    x, w, b = _conv_inputs(rng, N=3)
     conv_param = {"stride": 1, "pad": 1}
+    x, w, b = _conv_inputs(rng, N=3, conv_param=conv_param)
     dout = rng.normal(size=_ref_conv(reference, kind, x, w, b, conv_param).shape)
     _, _, ref_db = _ref_conv(reference, kind, x, w, b, conv_param, dout)[1]
     _, _, db = _student_grads(submission, kind, x, w, b, conv_param, dout)
@@ -187,8 +202,8 @@ def test_conv_backward_single_example_channel_filter(submission, reference, rng,
 @points(1)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_backward_float32(submission, reference, rng, kind):
-    x, w, b = _conv_inputs(rng, dtype=np.float32)
     conv_param = {"stride": 1, "pad": 2}
+    x, w, b = _conv_inputs(rng, dtype=np.float32, conv_param=conv_param)
     dout = rng.normal(size=_ref_conv(reference, kind, x, w, b, conv_param).shape).astype(np.float32)
     grads = _student_grads(submission, kind, x, w, b, conv_param, dout)
     for name, g in zip(["dx", "dw", "db"], grads):
@@ -199,12 +214,13 @@ def test_conv_backward_float32(submission, reference, rng, kind):
 @points(1)
 @pytest.mark.parametrize("kind", KINDS)
 def test_conv_leaves_its_inputs_alone(submission, reference, rng, kind):
-    x, w, b = _conv_inputs(rng)
     conv_param = {"stride": 2, "pad": 1}
+    x, w, b = _conv_inputs(rng, conv_param=conv_param)
     forward, backward = _conv(submission, kind)
-    seen = forward.inspect(x, w, b, conv_param)  # the cache may keep x and w themselves: no alias check
+    seen = forward.inspect(x, w, b, conv_param)  # the cache may keep x and w themselves: only out must be new
     for name, before, after in zip(["x", "w", "b"], (x, w, b), seen.args_after):
         assert_close(after, before, rtol=0, atol=0, what=f"{name} after conv_forward_{kind} (must be unchanged)")
+    assert "[0]" not in seen.aliases, "out shares memory with an argument: return a new array, not a view"
     out, cache = seen.value
     dout = rng.normal(size=out.shape)
     grads = call_pure(backward, dout, cache)
@@ -217,8 +233,8 @@ def test_conv_leaves_its_inputs_alone(submission, reference, rng, kind):
 @points(1)
 @pytest.mark.parametrize("stride,pad", GEOMETRIES[::2])
 def test_im2col(submission, reference, rng, stride, pad):
-    x, _, _ = _conv_inputs(rng)
     conv_param = {"stride": stride, "pad": pad}
+    x, _, _ = _conv_inputs(rng, HH=3, WW=2, conv_param=conv_param)
     cols = submission.im2col(x, 3, 2, conv_param)
     assert_close(cols, reference.im2col(x, 3, 2, conv_param), what=f"cols (stride {stride}, pad {pad})")
 
@@ -227,7 +243,7 @@ def test_im2col(submission, reference, rng, stride, pad):
 def test_im2col_non_square(submission, reference, rng):
     x, _, _ = _conv_inputs(rng, H=6, W=9)
     conv_param = {"stride": (2, 3), "pad": (1, 0)}
-    cols = submission.im2col(x, 2, 4, conv_param)
+    cols = call_pure(submission.im2col, x, 2, 4, conv_param)
     assert_close(cols, reference.im2col(x, 2, 4, conv_param), what="cols (2x4 kernel, stride (2, 3), pad (1, 0))")
 
 
@@ -312,6 +328,7 @@ def test_max_pool_backward_ties_go_to_the_first_maximum(submission, reference, r
 @points(1)
 def test_max_pool_non_square_single_example(submission, reference, rng):
     x = rng.normal(size=(1, 1, 5, 9))
+    x[0, 0, 1, 4] = 10.0  # column 4 lies in the windows j = 1 and j = 2: one maximum of both, whatever the seed
     pool_param = _pool_param(2, 3, 2)
     out, ref_cache = reference.max_pool_forward_naive(x, pool_param)
     dout = rng.normal(size=out.shape)
@@ -327,6 +344,7 @@ def test_max_pool_float32_and_pure(submission, reference, rng):
     pool_param = _pool_param(2, 2, 1)
     seen = submission.max_pool_forward_naive.inspect(x, pool_param)
     assert_close(seen.args_after[0], x, rtol=0, atol=0, what="x after max_pool_forward_naive (must be unchanged)")
+    assert "[0]" not in seen.aliases, "out shares memory with x: return a new array, not a view"
     out, cache = seen.value
     ref_out, ref_cache = reference.max_pool_forward_naive(x, pool_param)
     assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
@@ -367,6 +385,7 @@ def test_avg_pool_float32_and_pure(submission, reference, rng):
     pool_param = _pool_param(3, 2, 1)
     seen = submission.avg_pool_forward.inspect(x, pool_param)
     assert_close(seen.args_after[0], x, rtol=0, atol=0, what="x after avg_pool_forward (must be unchanged)")
+    assert "[0]" not in seen.aliases, "out shares memory with x: return a new array, not a view"
     out, cache = seen.value
     ref_out, ref_cache = reference.avg_pool_forward(x, pool_param)
     assert out.dtype == np.float32, f"out must be float32 for float32 inputs, got {out.dtype}"
@@ -459,9 +478,34 @@ def test_conv2d_module_parameters(submission):
     for name, p in params.items():
         assert p.dtype == torch.get_default_dtype(), f"{name} must be {torch.get_default_dtype()}, got {p.dtype}"
         assert float(p.abs().max()) <= bound, f"{name} has values beyond the bound 1/sqrt(C*KH*KW) = {bound:.4f}"
-    # 90 draws from U(-k, k) have a standard deviation near k / sqrt(3) = 0.58 k; k / 4 never fails by chance
-    std = float(params["weight"].std())
-    assert std > bound / 4, f"weight is not spread over [-k, k] (std {std:.4f}, expected about {bound / 3 ** 0.5:.4f})"
+
+
+@points(1)
+def test_conv2d_module_initial_weights_are_uniform_with_the_fan_in_bound(submission, rng):
+    """The weights are drawn from U(-k, k), k = 1 / sqrt(in_channels * KH * KW) (the fan-in).
+
+    Conv2d(8, 64, 3): n = 4608 weights, fan-in 72, fan-out 576. For U(-k, k), w^2 lies in [0, k^2]
+    with mean k^2 / 3, and w in [-k, k] with mean 0. Hoeffding: mean(w^2) strays from k^2 / 3 by
+    more than 15% of it (t = 0.05 k^2) with probability <= 2 exp(-2 n 0.05^2) = 2.0e-10, and mean(w)
+    from 0 by more than 0.1 k with probability <= 2 exp(-2 n 0.1^2 / 4) = 2.0e-10. The bound of the
+    fan-out, 1 / sqrt(64 * 3 * 3), gives mean(w^2) = k^2 / 24: 88% below k^2 / 3.
+    """
+    n, t_square, t_mean = 64 * 8 * 3 * 3, 0.05, 0.1
+    assert 2 * np.exp(-2 * n * t_square ** 2) < 1e-6 and 2 * np.exp(-2 * n * t_mean ** 2 / 4) < 1e-6, \
+        "the test's own bound on a false failure"
+    # torch's global generator, seeded in the worker (replayed with the catalogue's variants).
+    submission.library("autograder.probes").call(submission.library("torch").manual_seed, int(rng.integers(2 ** 31)))
+    layer = submission.convolution_torch.Conv2d(8, 64, 3)
+    weight = submission.library("autograder.probes.convolution").parameters(layer)["weight"].double()
+    assert_shape(weight, (64, 8, 3, 3), what="weight")
+    k = 1 / np.sqrt(8 * 3 * 3)
+    assert float(weight.abs().max()) <= k, f"weight has values beyond k = 1/sqrt(C*KH*KW) = {k:.4f}"
+    mean_square = float((weight ** 2).mean())
+    assert abs(mean_square / (k * k / 3) - 1) <= 3 * t_square, (
+        f"mean(weight**2) = {mean_square:.5f}, expected {k * k / 3:.5f} +- 15% for U(-k, k) with "
+        f"k = 1/sqrt(in_channels * KH * KW) = {k:.4f} (the fan-in, as torch.nn.Conv2d)")
+    mean = float(weight.mean())
+    assert abs(mean) <= t_mean * k, f"mean(weight) = {mean:.5f}, expected 0 +- {t_mean * k:.5f} (U(-k, k) is centred)"
 
 
 @points(2)
@@ -527,78 +571,5 @@ def test_conv2d_module_cuda(submission, rng):
     assert_close(out.cpu(), expected, rtol=1e-3, atol=1e-3, what="Conv2d(x) on CUDA vs F.conv2d")
 
 
-# --------------------------------------------------------------------- speed
-#
-# Ratios of times, each the best of several calls, taken in workers (the
-# student's, and the reference's own for the comparison with the reference);
-# never absolute times. Stated size: x (8, 4, 16, 16), w (32, 4, 3, 3),
-# stride 1, pad 1. Many filters make the matrix product, not the gathering of
-# windows, the bulk of the work, so every sound vectorization (slices per
-# kernel offset, sliding_window_view, fancy indexing) lands within 3x of the
-# reference, while loops over the output positions are 30x to 100x slower.
-# Each speed test first checks the result, so a fast wrong answer earns nothing.
-
-SPEED_SHAPE = dict(N=8, C=4, H=16, W=16, F=32, HH=3, WW=3)
-SPEED_PARAM = {"stride": 1, "pad": 1}
-REPEATS = 10        # best of 10 for the vectorized functions
-NAIVE_REPEATS = 1   # one naive call: load on the machine can only make it slower, i.e. the test more lenient
-
-
-def _speed_inputs(rng):
-    x, w, b = _conv_inputs(rng, **SPEED_SHAPE)
-    dout = rng.normal(size=(8, 32, 16, 16))
-    return x, w, b, dout
-
-
-def _timer(proxy):
-    return proxy.library("autograder.probes").best_time
-
-
-@points(2)
-@pytest.mark.time_limit(20)
-def test_speed_im2col_forward_within_3x_of_reference(submission, reference_worker, reference, rng):
-    x, w, b, _ = _speed_inputs(rng)
-    out, _ = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
-    assert_close(out, reference.conv_forward_im2col(x, w, b, SPEED_PARAM)[0], what="conv_forward_im2col out")
-    mine = _timer(submission)(submission.conv_forward_im2col, (x, w, b, SPEED_PARAM), REPEATS)
-    ref = _timer(reference_worker)(reference_worker.conv_forward_im2col, (x, w, b, SPEED_PARAM), REPEATS)
-    assert mine <= 3 * ref, f"conv_forward_im2col took {mine / ref:.1f}x the reference's time (at most 3x)"
-
-
-@points(2)
-@pytest.mark.time_limit(20)
-def test_speed_im2col_backward_within_3x_of_reference(submission, reference_worker, reference, rng):
-    x, w, b, dout = _speed_inputs(rng)
-    _, cache = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
-    grads = submission.conv_backward_im2col(dout, cache)
-    assert_close(grads, _ref_conv(reference, "im2col", x, w, b, SPEED_PARAM, dout)[1], what="conv_backward_im2col")
-    _, ref_cache = reference_worker.conv_forward_im2col(x, w, b, SPEED_PARAM)
-    mine = _timer(submission)(submission.conv_backward_im2col, (dout, cache), REPEATS)
-    ref = _timer(reference_worker)(reference_worker.conv_backward_im2col, (dout, ref_cache), REPEATS)
-    assert mine <= 3 * ref, f"conv_backward_im2col took {mine / ref:.1f}x the reference's time (at most 3x)"
-
-
-@points(1)
-@pytest.mark.time_limit(20)
-def test_speed_im2col_forward_10x_faster_than_naive(submission, reference, rng):
-    x, w, b, _ = _speed_inputs(rng)
-    out, _ = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
-    assert_close(out, reference.conv_forward_im2col(x, w, b, SPEED_PARAM)[0], what="conv_forward_im2col out")
-    fast = _timer(submission)(submission.conv_forward_im2col, (x, w, b, SPEED_PARAM), REPEATS)
-    slow = _timer(submission)(submission.conv_forward_naive, (x, w, b, SPEED_PARAM), NAIVE_REPEATS)
-    assert 10 * fast <= slow, \
-        f"conv_forward_im2col is only {slow / fast:.1f}x faster than conv_forward_naive (at least 10x)"
-
-
-@points(1)
-@pytest.mark.time_limit(20)
-def test_speed_im2col_backward_10x_faster_than_naive(submission, reference, rng):
-    x, w, b, dout = _speed_inputs(rng)
-    _, cache = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
-    grads = submission.conv_backward_im2col(dout, cache)
-    assert_close(grads, _ref_conv(reference, "im2col", x, w, b, SPEED_PARAM, dout)[1], what="conv_backward_im2col")
-    _, naive_cache = submission.conv_forward_naive(x, w, b, SPEED_PARAM)
-    fast = _timer(submission)(submission.conv_backward_im2col, (dout, cache), REPEATS)
-    slow = _timer(submission)(submission.conv_backward_naive, (dout, naive_cache), NAIVE_REPEATS)
-    assert 10 * fast <= slow, \
-        f"conv_backward_im2col is only {slow / fast:.1f}x faster than conv_backward_naive (at least 10x)"
+# The speed tests are public (test_public.py): graded there, with the reference timed in a worker
+# of its own, under the same rule a student can run with `autograder check`.

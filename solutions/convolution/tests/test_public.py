@@ -4,8 +4,13 @@ They check shapes, a few values computed by hand, your forward passes against
 torch's (torch.nn.functional.conv2d, max_pool2d, avg_pool2d, unfold, fold),
 and your backward passes against finite differences. Passing them is a good
 sign, not a guarantee: the hidden tests use other strides and paddings,
-non-square inputs and kernels, float32, ties, overlapping windows, and they
-time your im2col functions.
+non-square inputs and kernels, float32, ties, overlapping windows.
+
+The speed tests at the end are the ones your submission is graded with: each
+of im2col, col2im, conv_forward_im2col and conv_backward_im2col may take at
+most 3x the reference solution's time on the stated size, both timed the same
+way in workers like yours. Here, without the reference, its time is
+estimated from a numpy product timed next to your code (see _reference_time).
 """
 import numpy as np
 import pytest
@@ -183,3 +188,105 @@ def test_conv2d_module_parameters(submission):
     assert list(params) == ["weight", "bias"], f"registered parameters: {list(params)}, expected ['weight', 'bias']"
     assert_shape(params["weight"], (5, 3, 3, 3), what="weight")
     assert_shape(params["bias"], (5,), what="bias")
+
+
+# --------------------------------------------------------------------- speed
+#
+# The rule, graded exactly as written here: on x (8, 4, 16, 16), w (32, 4, 3, 3), stride 1, pad 1,
+# each of im2col, col2im, conv_forward_im2col and conv_backward_im2col takes at most 3x the
+# reference solution's time, each time the best of 10 calls in a worker (yours; the reference's
+# own, alike, when graded). Never your naive loops' time: how slow they are is not graded. Each
+# test first checks the result (against torch), so a fast wrong answer earns nothing.
+
+SPEED_PARAM = {"stride": 1, "pad": 1}
+REPEATS = 10
+MAX_RATIO = 3.0
+# Under `autograder check` the reference is not on your machine: its time is estimated as this
+# multiple of the best time of numpy.matmul(w.reshape(32, -1), cols) (the im2col convolution's
+# product, 8 x (32 x 36) @ (36 x 256)) timed in your worker. Measured on the grading machine
+# (one thread; the engine's tests/test_convolution_speed.py keeps it honest); other machines
+# and BLAS libraries shift the estimate, not the graded rule.
+REFERENCE_RATIO = {"im2col": 0.9, "col2im": 1.35, "conv_forward_im2col": 5.3, "conv_backward_im2col": 5.0}
+
+
+def _speed_inputs(rng):
+    x, w, b = rng.normal(size=(8, 4, 16, 16)), rng.normal(size=(32, 4, 3, 3)), rng.normal(size=32)
+    return x, w, b, rng.normal(size=(8, 32, 16, 16))
+
+
+def _best_time(proxy, fn, args):
+    return proxy.library("autograder.probes").best_time(fn, args, REPEATS)
+
+
+def _reference_time(submission, request, name, args, cols):
+    """The reference's best time for ``name``: measured in a worker of its own when graded,
+    estimated (REFERENCE_RATIO) under ``autograder check``.
+
+    ``args`` builds the arguments for a proxy (the reference's worker needs its own cache)."""
+    try:
+        reference_worker = request.getfixturevalue("reference_worker")
+    except pytest.UsageError:  # autograder check: no reference here
+        w_rows = np.ones((32, 4 * 3 * 3))
+        return REFERENCE_RATIO[name] * _best_time(submission, submission.library("numpy").matmul, (w_rows, cols)), \
+            " (estimated here; measured when graded)"
+    return _best_time(reference_worker, getattr(reference_worker, name), args(reference_worker)), ""
+
+
+def _check_speed(name, mine, ref):
+    ref_time, note = ref
+    assert mine <= MAX_RATIO * ref_time, \
+        f"{name} took {mine / ref_time:.1f}x the reference's time (at most 3x){note}"
+
+
+@points(1)
+@pytest.mark.time_limit(20)
+def test_speed_im2col_within_3x_of_the_reference(submission, request, rng):
+    x, _, _, _ = _speed_inputs(rng)
+    cols = submission.im2col(x, 3, 3, SPEED_PARAM)
+    expected = tF.unfold(torch.tensor(x), (3, 3), padding=1).numpy()
+    assert_close(cols, expected, what="im2col vs torch unfold")
+    mine = _best_time(submission, submission.im2col, (x, 3, 3, SPEED_PARAM))
+    _check_speed("im2col", mine, _reference_time(submission, request, "im2col",
+                                                   lambda p: (x, 3, 3, SPEED_PARAM), expected))
+
+
+@points(1)
+@pytest.mark.time_limit(20)
+def test_speed_col2im_within_3x_of_the_reference(submission, request, rng):
+    x, _, _, _ = _speed_inputs(rng)
+    cols = rng.normal(size=(8, 4 * 3 * 3, 16 * 16))
+    got = submission.col2im(cols, x.shape, 3, 3, SPEED_PARAM)
+    assert_close(got, tF.fold(torch.tensor(cols), (16, 16), (3, 3), padding=1).numpy(), what="col2im vs torch fold")
+    mine = _best_time(submission, submission.col2im, (cols, x.shape, 3, 3, SPEED_PARAM))
+    _check_speed("col2im", mine, _reference_time(submission, request, "col2im",
+                                                   lambda p: (cols, x.shape, 3, 3, SPEED_PARAM), cols))
+
+
+@points(2)
+@pytest.mark.time_limit(20)
+def test_speed_conv_forward_im2col_within_3x_of_the_reference(submission, request, rng):
+    x, w, b, _ = _speed_inputs(rng)
+    out, _ = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
+    assert_close(out, _torch_conv(x, w, b, SPEED_PARAM), what="conv_forward_im2col out (vs torch conv2d)")
+    mine = _best_time(submission, submission.conv_forward_im2col, (x, w, b, SPEED_PARAM))
+    cols = tF.unfold(torch.tensor(x), (3, 3), padding=1).numpy()
+    _check_speed("conv_forward_im2col", mine, _reference_time(
+        submission, request, "conv_forward_im2col", lambda p: (x, w, b, SPEED_PARAM), cols))
+
+
+@points(2)
+@pytest.mark.time_limit(20)
+def test_speed_conv_backward_im2col_within_3x_of_the_reference(submission, request, rng):
+    x, w, b, dout = _speed_inputs(rng)
+    _, cache = submission.conv_forward_im2col(x, w, b, SPEED_PARAM)
+    dx, dw, db = submission.conv_backward_im2col(dout, cache)
+    t = lambda a: torch.tensor(a, requires_grad=True)  # noqa: E731
+    tx, tw, tb = t(x), t(w), t(b)
+    tF.conv2d(tx, tw, tb, padding=1).backward(torch.tensor(dout))
+    assert_close((dx, dw, db), (tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()),
+                 what="conv_backward_im2col (dx, dw, db) (vs torch autograd)")
+    mine = _best_time(submission, submission.conv_backward_im2col, (dout, cache))
+    cols = tF.unfold(torch.tensor(x), (3, 3), padding=1).numpy()
+    _check_speed("conv_backward_im2col", mine, _reference_time(
+        submission, request, "conv_backward_im2col",
+        lambda p: (dout, p.conv_forward_im2col(x, w, b, SPEED_PARAM)[1]), cols))
