@@ -53,6 +53,16 @@ def sigmoid_backward(dout, cache):  # noqa: F811
 # --------------------------------------------------------------------- tanh
 
 
+@mistake("tanh_forward", "tanh by its exp formula (exp(x) - exp(-x)) / (exp(x) + exp(-x)): nan for large |x|",
+         hint="exp(|x|) overflows to inf beyond |x| ~ 710 in float64 (~ 89 in float32), and inf / inf is nan. "
+              "Use np.tanh, or (1 - e) / (1 + e) * sign(x) with e = exp(-2|x|), which never overflows.")
+def tanh_forward(x):
+    ep, em = np.exp(x), np.exp(-x)
+    out = (ep - em) / (ep + em)
+    cache = out
+    return out, cache
+
+
 @mistake("tanh_backward", "tanh derivative written as 1 - tanh(x) instead of 1 - tanh(x)**2",
          hint="d tanh(x)/dx = 1 - tanh(x)**2.")
 def tanh_backward(dout, cache):
@@ -102,6 +112,17 @@ def affine_backward(dout, cache):  # noqa: F811
     dx = (dout @ w.T).reshape(x.shape)
     dw = x_rows.T @ dout
     db = dout
+    return dx, dw, db
+
+
+@mistake("affine_backward", "db summed with keepdims=True: shape (1, M) instead of (M,)",
+         hint="db must have the shape of b, (M,): np.sum(dout, axis=0) without keepdims.")
+def affine_backward(dout, cache):  # noqa: F811
+    x, w, b = cache
+    x_rows = x.reshape(x.shape[0], -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x_rows.T @ dout
+    db = dout.sum(axis=0, keepdims=True)
     return dx, dw, db
 
 

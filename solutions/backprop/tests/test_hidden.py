@@ -28,6 +28,26 @@ def _with_a_positive(x):
     return x
 
 
+def _signs_disagree(x, dout):
+    """x and dout (of at least two elements) with x > 0 > dout at the first element and x < 0 < dout
+    at the second: a relu mask taken from dout instead of x then differs whatever the seed (with
+    random signs, all elements agree with probability 2^-n, 1/16 for four)."""
+    xs, ds = x.reshape(-1), dout.reshape(-1)
+    xs[0], ds[0] = abs(xs[0]) + 0.5, -abs(ds[0]) - 0.5
+    xs[1], ds[1] = -abs(xs[1]) - 0.5, abs(ds[1]) + 0.5
+    return x, dout
+
+
+def _pure_out(fn, *args):
+    """fn(*args)'s out, checked to follow the module's rules: the arguments unchanged, and out a new
+    array, not one sharing memory with an argument (the cache may hold them)."""
+    seen = fn.inspect(*args)
+    for i, (before, after) in enumerate(zip(args, seen.args_after)):
+        assert_close(after, before, rtol=0, atol=0, what=f"argument #{i + 1} after the call (must be unchanged)")
+    assert "[0]" not in seen.aliases, "out shares memory with an argument: return a new array, not a view"
+    return seen.value[0]
+
+
 def _params(rng, D, H, C):
     return {"W1": rng.normal(size=(D, H)) / np.sqrt(D), "b1": rng.normal(size=H),
             "W2": rng.normal(size=(H, C)) / np.sqrt(H), "b2": rng.normal(size=C)}
@@ -47,7 +67,7 @@ def _ref_vjp(fn, inputs, grad_outputs):
 @points(1)
 def test_sigmoid_forward(submission, reference, rng):
     x = rng.normal(size=_shape(rng)) * 4
-    out, _ = submission.sigmoid_forward(x)
+    out = _pure_out(submission.sigmoid_forward, x)
     assert_close(out, reference.sigmoid_forward(x)[0], what="sigmoid(x)")
 
 
@@ -75,7 +95,8 @@ def test_sigmoid_forward_large_inputs(submission, reference, rng, dtype):
 def test_sigmoid_backward(submission, reference, rng):
     shape = _shape(rng)
     x, dout = rng.normal(size=shape) * 3, rng.normal(size=shape)
-    _, dx = forward_backward(submission.sigmoid_forward, submission.sigmoid_backward, (x,), dout)
+    _, cache = submission.sigmoid_forward(x)
+    dx = call_pure(submission.sigmoid_backward, dout, cache)
     _, ref_cache = reference.sigmoid_forward(x)
     assert_close(dx, reference.sigmoid_backward(dout, ref_cache), what="sigmoid_backward dx")
 
@@ -98,15 +119,40 @@ def test_sigmoid_backward_large_inputs(submission, reference, rng):
 @points(1)
 def test_tanh_forward(submission, reference, rng):
     x = rng.normal(size=_shape(rng)) * 3
-    out, _ = submission.tanh_forward(x)
+    out = _pure_out(submission.tanh_forward, x)
     assert_close(out, reference.tanh_forward(x)[0], what="tanh(x)")
+
+
+@points(1)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_tanh_forward_large_inputs(submission, reference, rng, dtype):
+    x = np.concatenate([[-1000.0, -750.0, -100.0, -20.0, 20.0, 100.0, 750.0, 1000.0],
+                        rng.uniform(-1000, 1000, size=12)]).astype(dtype)
+    out, _ = submission.tanh_forward(x)
+    assert np.all(np.isfinite(out)), f"tanh returned nan/inf for large |x|: {out}"
+    assert_close(out, reference.tanh_forward(x)[0], rtol=1e-6, atol=1e-12,
+                 what=f"tanh(x) for |x| up to 1000 ({np.dtype(dtype).name})")
+    assert_no_warnings(submission)  # the docstring: no overflow warning
+
+
+@points(1)
+def test_tanh_backward_large_inputs(submission, reference, rng):
+    x = np.array([-1000.0, -750.0, -20.0, 0.0, 20.0, 750.0, 1000.0])
+    dout = rng.normal(size=x.shape)
+    _, dx = forward_backward(submission.tanh_forward, submission.tanh_backward, (x,), dout)
+    assert np.all(np.isfinite(dx)), f"tanh_backward returned nan/inf for large |x|: {dx}"
+    _, ref_cache = reference.tanh_forward(x)
+    assert_close(dx, reference.tanh_backward(dout, ref_cache), rtol=1e-6, atol=1e-12,
+                 what="tanh_backward dx for large |x|")
+    assert_no_warnings(submission)  # tanh_forward's docstring: no overflow warning
 
 
 @points(1)
 def test_tanh_backward(submission, reference, rng):
     shape = _shape(rng)
     x, dout = rng.normal(size=shape) * 2, rng.normal(size=shape)
-    _, dx = forward_backward(submission.tanh_forward, submission.tanh_backward, (x,), dout)
+    _, cache = submission.tanh_forward(x)
+    dx = call_pure(submission.tanh_backward, dout, cache)
     _, ref_cache = reference.tanh_forward(x)
     assert_close(dx, reference.tanh_backward(dout, ref_cache), what="tanh_backward dx")
 
@@ -126,13 +172,14 @@ def test_relu_forward_does_not_modify_x(submission, reference, rng):
     x = rng.normal(size=(5, 4))
     result = submission.relu_forward.inspect(x)
     assert_close(result.args_after[0], x, rtol=0, atol=0, what="x after relu_forward (must be unchanged)")
+    assert "[0]" not in result.aliases, "out shares memory with x: return a new array, not a view"
     assert_close(result.value[0], reference.relu_forward(x)[0], what="relu(x)")
 
 
 @points(1)
 def test_relu_backward(submission, reference, rng):
     shape = (int(rng.integers(4, 9)),) + _shape(rng, 1, 3)
-    x, dout = _with_a_positive(rng.normal(size=shape)), rng.normal(size=shape)
+    x, dout = _signs_disagree(rng.normal(size=shape), rng.normal(size=shape))
     _, dx = forward_backward(submission.relu_forward, submission.relu_backward, (x,), dout)
     _, ref_cache = reference.relu_forward(x)
     assert_close(dx, reference.relu_backward(dout, ref_cache), what="relu_backward dx")
@@ -149,7 +196,7 @@ def test_relu_backward_at_zero_is_zero(submission, reference, rng):
 
 @points(1)
 def test_relu_backward_leaves_dout_alone(submission, reference, rng):
-    x, dout = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    x, dout = _signs_disagree(rng.normal(size=(4, 6)), rng.normal(size=(4, 6)))
     _, cache = submission.relu_forward(x)
     dx = call_pure(submission.relu_backward, dout, cache)
     _, ref_cache = reference.relu_forward(x)
@@ -158,7 +205,8 @@ def test_relu_backward_leaves_dout_alone(submission, reference, rng):
 
 @points(1)
 def test_activation_backward_float32(submission, reference, rng):
-    x, dout = (rng.normal(size=(7, 3)) * 2).astype(np.float32), rng.normal(size=(7, 3)).astype(np.float32)
+    x, dout = _signs_disagree(rng.normal(size=(7, 3)) * 2, rng.normal(size=(7, 3)))
+    x, dout = x.astype(np.float32), dout.astype(np.float32)
     for name in ["sigmoid", "tanh", "relu"]:
         forward, backward = getattr(submission, f"{name}_forward"), getattr(submission, f"{name}_backward")
         _, dx = forward_backward(forward, backward, (x,), dout)
@@ -182,7 +230,7 @@ def _affine_inputs(rng, x_shape, M=None, dtype=np.float64):
 @points(1)
 def test_affine_forward(submission, reference, rng):
     x, w, b, _ = _affine_inputs(rng, (int(rng.integers(2, 8)), int(rng.integers(1, 9))))
-    out, _ = submission.affine_forward(x, w, b)
+    out = _pure_out(submission.affine_forward, x, w, b)
     assert_close(out, reference.affine_forward(x, w, b)[0], what="out")
 
 
@@ -278,15 +326,26 @@ def test_mse_loss_gradient(submission, reference, rng):
 
 
 def _net_problem(rng, N=None):
+    """X, y, params of a regression net, redrawn (deterministically, from rng) until the relu is
+    active and inactive and its mask disagrees with the sign of the gradient reaching it both
+    ways: some hidden unit with h > 0 > dact and one with h < 0 < dact. Otherwise a relu mask
+    taken from the gradient (or no mask) gives the right gradients for some seeds (seen for
+    N = 1: a wrong sample scored 50 or 51 with the seed)."""
     N = int(rng.integers(3, 9)) if N is None else N
     D, H, C = (int(v) for v in rng.integers(2, 7, size=3))
-    return rng.normal(size=(N, D)), rng.normal(size=(N, C)), _params(rng, D, H, C)
+    while True:
+        X, y, params = rng.normal(size=(N, D)), rng.normal(size=(N, C)), _params(rng, D, H, C)
+        h = X @ params["W1"] + params["b1"]
+        scores = np.maximum(h, 0) @ params["W2"] + params["b2"]
+        dact = (2 * (scores - y) / scores.size) @ params["W2"].T
+        if np.any((h > 0) & (dact < 0)) and np.any((h < 0) & (dact > 0)):
+            return X, y, params
 
 
 @points(1)
 def test_two_layer_net_scores(submission, reference, rng):
     X, _, params = _net_problem(rng)
-    scores = submission.two_layer_net(X, params)
+    scores = call_pure(submission.two_layer_net, X, params)
     assert_close(scores, reference.two_layer_net(X, params), what="scores (y is None)")
 
 
@@ -313,7 +372,7 @@ def test_two_layer_net_weight_gradients_with_reg(submission, reference, rng):
 def test_two_layer_net_bias_gradients(submission, reference, rng):
     X, y, params = _net_problem(rng)
     reg = float(rng.uniform(0.1, 1.0))
-    _, grads = submission.two_layer_net(X, params, y, reg)
+    _, grads = call_pure(submission.two_layer_net, X, params, y, reg)
     _, ref_grads = reference.two_layer_net(X, params, y, reg)
     for name in ["b1", "b2"]:
         assert_close(grads[name], ref_grads[name], what=f"grads[{name!r}] (biases are not regularized)")
