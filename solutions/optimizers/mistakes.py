@@ -115,6 +115,31 @@ def rmsprop(w, dw, config=None):
     return next_w, config
 
 
+@mistake("rmsprop", "RMSProp epsilon inside the square root",
+         hint="This assignment (like torch.optim.RMSprop) adds epsilon OUTSIDE the root: "
+              "dw / (sqrt(cache) + epsilon), not dw / sqrt(cache + epsilon).")
+def rmsprop(w, dw, config=None):  # noqa: F811
+    config = _with_defaults(config, learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8)  # noqa: F821
+    cache = config.get("cache", np.zeros_like(w))
+    rho = config["decay_rate"]
+    cache = rho * cache + (1 - rho) * (dw * dw)
+    next_w = w - config["learning_rate"] * dw / np.sqrt(cache + config["epsilon"])
+    config["cache"] = cache
+    return next_w, config
+
+
+@mistake("adagrad", "Adagrad epsilon inside the square root",
+         hint="This assignment (like torch.optim.Adagrad) adds epsilon OUTSIDE the root: "
+              "dw / (sqrt(cache) + epsilon), not dw / sqrt(cache + epsilon).")
+def adagrad(w, dw, config=None):  # noqa: F811
+    config = _with_defaults(config, learning_rate=1e-2, epsilon=1e-8)  # noqa: F821
+    cache = config.get("cache", np.zeros_like(w))
+    cache = cache + dw * dw
+    next_w = w - config["learning_rate"] * dw / np.sqrt(cache + config["epsilon"])
+    config["cache"] = cache
+    return next_w, config
+
+
 @mistake("adam", "Adam without bias correction",
          hint="m and v start at zero, so early on they are too small; divide them by 1 - beta1**t "
               "and 1 - beta2**t (m_hat, v_hat) before the update.")
@@ -180,6 +205,24 @@ def adamw(w, dw, config=None):
     m_hat = m / (1 - config["beta1"] ** t)
     v_hat = v / (1 - config["beta2"] ** t)
     next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    config["m"], config["v"], config["t"] = m, v, t
+    return next_w, config
+
+
+@mistake("adamw", "AdamW weight decay not scaled by the learning rate (w - lr * adam_step - weight_decay * w)",
+         hint="torch.optim.AdamW (and this assignment) scales the decay by the learning rate too: "
+              "next_w = w - learning_rate * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w).")
+def adamw(w, dw, config=None):  # noqa: F811
+    config = _with_defaults(config, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8,  # noqa: F821
+                            weight_decay=1e-2, t=0)
+    m = config.get("m", np.zeros_like(w))
+    v = config.get("v", np.zeros_like(w))
+    t = config["t"] + 1
+    m = config["beta1"] * m + (1 - config["beta1"]) * dw
+    v = config["beta2"] * v + (1 - config["beta2"]) * (dw * dw)
+    m_hat = m / (1 - config["beta1"] ** t)
+    v_hat = v / (1 - config["beta2"] ** t)
+    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]) - config["weight_decay"] * w
     config["m"], config["v"], config["t"] = m, v, t
     return next_w, config
 

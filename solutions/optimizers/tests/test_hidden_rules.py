@@ -31,14 +31,22 @@ def _shape(rng):
     return tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 4))))
 
 
+# Where epsilon goes (inside or outside the square root) moves a step by about epsilon / (2 v):
+# with random gradients and an epsilon of 1e-8, that shows or hides by the luck of the draw (a
+# gradient near 0). So the tests below give epsilon = 0, where sqrt(v) + 0 and sqrt(v + 0) agree
+# to the last bit whatever the seed, and the tests of epsilon itself (the defaults, and
+# test_epsilon_outside_the_square_root) use gradients small enough for it to show in every draw.
+NO_EPSILON = 0.0
+
+
 def _hyper(rng, name):
-    """Random hyperparameters of a rule (every key given, none left to the defaults)."""
+    """Random hyperparameters of a rule (every key given, none left to the defaults; epsilon 0)."""
     lr = float(10 ** rng.uniform(-3, -1))
     cfg = {"learning_rate": lr}
     if name in ("sgd_momentum", "nesterov_momentum"):
         cfg["momentum"] = float(rng.uniform(0.5, 0.95))
     if name in ("adagrad", "rmsprop", "adam", "adamw"):
-        cfg["epsilon"] = float(10 ** rng.uniform(-8, -6))
+        cfg["epsilon"] = NO_EPSILON
     if name == "rmsprop":
         cfg["decay_rate"] = float(rng.uniform(0.8, 0.99))
     if name in ("adam", "adamw"):
@@ -95,9 +103,16 @@ def test_rule_returns_updated_state(submission, reference, rng, name):
 @points(1)
 @pytest.mark.parametrize("name", RULES)
 def test_rule_config_defaults(submission, reference, rng, name):
-    """config=None: every hyperparameter takes its documented default and the state starts at zero."""
+    """config=None: every hyperparameter takes its documented default and the state starts at zero.
+
+    Tiny weights and gradients (|dw| between 1e-5 and 2e-5), so that every default shows whatever
+    the draw: dw**2 (or 0.01 dw**2) is far below the default epsilon 1e-8, which then weighs in every
+    adaptive step, inside the square root or outside, and a step of learning_rate * dw is far above
+    the tolerance on w.
+    """
     shape = _shape(rng)
-    w, dw = rng.normal(size=shape), rng.normal(size=shape)
+    w = rng.normal(size=shape) * 1e-3
+    dw = rng.uniform(1e-5, 2e-5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     next_w, config = getattr(submission, name)(w, dw)
     want_w, want_config = getattr(reference, name)(w, dw)
     assert_close(next_w, want_w, **F64, what=f"{name}(w, dw) with no config: next_w")
@@ -140,8 +155,16 @@ def test_rule_does_not_modify_its_inputs(submission, reference, rng, name):
 @points(1)
 @pytest.mark.parametrize("name", RULES)
 def test_rule_float32(submission, reference, rng, name):
-    """float32 weights, gradients and state stay float32."""
+    """float32 weights, gradients and state stay float32.
+
+    A learning rate of 0.1 and, for Adam, a state after one step (t = 1, where the bias correction
+    is strongest): a wrong step shows beyond float32's tolerance whatever the seed (with a random
+    learning rate and t, a t off by one moved w by less than the tolerance for some seeds).
+    """
     w, dw, config = _step_inputs(rng, name, dtype=np.float32)
+    config["learning_rate"] = 0.1
+    if "t" in config:
+        config["t"] = 1
     next_w, got = getattr(submission, name)(w, dw, config)
     assert next_w.dtype == np.float32, f"{name}: next_w must be float32 for float32 inputs, got {next_w.dtype}"
     for key in STATE[name]:
@@ -177,6 +200,8 @@ def _start(rng, problem):
 
 def _problem_config(name, problem):
     cfg = {"learning_rate": PROBLEM_CONFIG[problem][name]}
+    if name in ("adagrad", "rmsprop", "adam", "adamw"):
+        cfg["epsilon"] = NO_EPSILON  # the gradients shrink towards 0 along a run: see NO_EPSILON
     if name == "adamw":
         cfg["weight_decay"] = 0.1
     return cfg
@@ -231,9 +256,13 @@ def test_rmsprop_decay_keeps_the_old_cache(submission, reference, rng):
 @points(1)
 @pytest.mark.parametrize("name", ["adam", "rmsprop", "adagrad"])
 def test_epsilon_outside_the_square_root(submission, reference, rng, name):
-    """Tiny gradients (their squares comparable to epsilon): sqrt(.) + eps, not sqrt(. + eps)."""
-    w, dw = rng.normal(size=6), rng.normal(size=6) * 1e-4
-    config = {"learning_rate": 1e-2, "epsilon": 1e-8}
+    """Tiny gradients (their squares comparable to epsilon): sqrt(.) + eps, not sqrt(. + eps).
+
+    |dw| between 5e-4 and 1.5e-3, epsilon 1e-6 (not the default, so a hard-coded epsilon shows too):
+    the two placements differ by 20% or more in every step, whatever the draw.
+    """
+    w, dw = rng.normal(size=6), rng.uniform(5e-4, 1.5e-3, size=6) * rng.choice([-1.0, 1.0], size=6)
+    config = {"learning_rate": 1e-2, "epsilon": 1e-6}
     next_w, _ = getattr(submission, name)(w, dw, config)
     assert_close(next_w, getattr(reference, name)(w, dw, config)[0], **F64, what=f"{name} next_w with |dw| ~ 1e-4")
 
@@ -241,8 +270,8 @@ def test_epsilon_outside_the_square_root(submission, reference, rng, name):
 @points(1)
 @pytest.mark.parametrize("name", ["adam", "adamw"])
 def test_adam_bias_correction_first_steps(submission, reference, rng, name):
-    """The first three steps from zero state, where bias correction matters most."""
-    w, config = rng.normal(size=(2, 3)), {"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999}
+    """The first three steps from zero state, where bias correction matters most (epsilon 0: see NO_EPSILON)."""
+    w, config = rng.normal(size=(2, 3)), {"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": NO_EPSILON}
     ref_w, ref_config = w, config
     for k in range(3):
         dw = rng.normal(size=(2, 3))
@@ -266,7 +295,7 @@ def test_adam_step_count(submission, reference, rng, name):
 def test_adamw_decay_is_decoupled(submission, reference, rng):
     """Large weights, weight_decay 0.5: the decay is lr * wd * w, not a term added to dw."""
     w, dw = rng.normal(size=8) * 5, rng.normal(size=8)
-    config = {"learning_rate": 0.01, "weight_decay": 0.5}
+    config = {"learning_rate": 0.01, "weight_decay": 0.5, "epsilon": NO_EPSILON}
     next_w, _ = submission.adamw(w, dw, config)
     assert_close(next_w, reference.adamw(w, dw, config)[0], **F64, what="adamw next_w")
 
