@@ -92,7 +92,7 @@ def test_an_unprivileged_batch_finishes_and_no_attack_scores(tmp_path):
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
         rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
         assert sorted(rows) == sorted(GRADED)
-        assert rows["reference"]["score"] == rows["reference"]["max_score"] == "61"
+        assert rows["reference"]["score"] == rows["reference"]["max_score"] and float(rows["reference"]["max_score"]) > 0
         assert {name: rows[name]["score"] for name in GRADED if name != "reference"} == \
             {name: "0" for name in GRADED if name != "reference"}
         assert _leftovers() - before == set()
