@@ -12,27 +12,6 @@ from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
 
-# Bare asserts that were there when this test was written, to be given a message (then removed
-# from here): (file, function, the asserted expression).
-KNOWN = {
-    ("solutions/dropout/tests/test_hidden.py", "test_train_fraction_dropped", "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_train_mean_preserved",
-     "hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_p_close_to_one", "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_vanilla_train_fraction_dropped",
-     "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_vanilla_train_mean_is_keep_probability_times_x",
-     "hoeffding(n, t, width=1.5) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_torch_train_fraction_dropped", "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_torch_train_mean_preserved",
-     "hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_hidden.py", "test_torch_cuda_train_and_eval", "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_public.py", "test_fraction_dropped_is_p", "hoeffding(n, t) < MAX_FALSE_FAILURE"),
-    ("solutions/dropout/tests/test_public.py", "test_inverted_dropout_preserves_the_mean",
-     "hoeffding(n, t, width=1.5 / (1 - p)) < MAX_FALSE_FAILURE"),
-}
-
-
 def bare_asserts(path: Path) -> list[tuple[int, str, str]]:
     """(line, enclosing function or "<module>", asserted expression) of each assert without a message."""
     source = path.read_text()
@@ -50,8 +29,7 @@ def test_every_assert_in_the_exercises_tests_has_a_message():
     found = []
     for path in sorted(COURSE.glob("solutions/*/tests/**/*.py")):
         name = path.relative_to(COURSE).as_posix()
-        found += [f"{name}:{line} in {func}: assert {test}" for line, func, test in bare_asserts(path)
-                  if (name, func, test) not in KNOWN]
+        found += [f"{name}:{line} in {func}: assert {test}" for line, func, test in bare_asserts(path)]
     assert not found, "write a message for these asserts (`assert check, \"what was expected\"`):\n" + "\n".join(found)
 
 
