@@ -71,6 +71,15 @@ def tanh_backward(dout, cache):
     return dx
 
 
+@mistake("tanh_backward", "tanh derivative applied to the cached output as if it were x (1 - tanh(tanh(x))**2)",
+         hint="The cache already holds tanh(x); the derivative is 1 - out**2. Applying tanh again computes "
+              "1 - tanh(tanh(x))**2.")
+def tanh_backward(dout, cache):  # noqa: F811
+    out = cache
+    dx = dout * (1 - np.tanh(out) ** 2)
+    return dx
+
+
 # --------------------------------------------------------------------- relu
 
 
@@ -88,6 +97,14 @@ def relu_forward(x):
               "not on the sign of the upstream gradient.")
 def relu_backward(dout, cache):
     dx = np.where(dout > 0, dout, 0)
+    return dx
+
+
+@mistake("relu_backward", "relu gradient 1 at x == 0 (mask x >= 0 instead of x > 0)",
+         hint="This assignment's convention (torch's): the gradient at exactly x == 0 is 0, so the mask is x > 0.")
+def relu_backward(dout, cache):  # noqa: F811
+    x = cache
+    dx = np.where(x >= 0, dout, 0)
     return dx
 
 
@@ -126,6 +143,17 @@ def affine_backward(dout, cache):  # noqa: F811
     return dx, dw, db
 
 
+@mistake("affine_backward", "dw transposed: dout.T @ x, of shape (M, D) instead of (D, M)",
+         hint="dw has the shape of w, (D, M): x_rows.T @ dout.")
+def affine_backward(dout, cache):  # noqa: F811
+    x, w, b = cache
+    x_rows = x.reshape(x.shape[0], -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = dout.T @ x_rows
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
 @mistake("affine_backward", "db averaged over the batch instead of summed",
          hint="b is added to every one of the N rows, so its gradient is the SUM of dout over the batch, "
               "not the mean.")
@@ -159,6 +187,17 @@ def mse_loss(pred, target):
     diff = pred - target
     loss = float(np.mean(diff * diff))
     dpred = 2 * diff / pred.shape[0]
+    return loss, dpred
+
+
+@mistake("mse_loss", "mse averaged over the batch only (loss and gradient divided by N, not by N * C)",
+         hint="This assignment's MSE is the mean over ALL N * C elements: loss = sum((pred - target)**2) / pred.size "
+              "and dpred = 2 * (pred - target) / pred.size.")
+def mse_loss(pred, target):  # noqa: F811
+    diff = pred - target
+    N = pred.shape[0]
+    loss = float(np.sum(diff * diff) / N)
+    dpred = 2 * diff / N
     return loss, dpred
 
 
@@ -211,6 +250,24 @@ def two_layer_net(X, params, y=None, reg=0.0):  # noqa: F811
     return float(loss), grads
 
 
+@mistake("two_layer_net", "L2 loss without the factor 0.5 (reg * sum(W**2)), gradient reg * W",
+         hint="The gradient reg * W belongs to the loss 0.5 * reg * sum(W**2): keep the 0.5 in the loss.")
+def two_layer_net(X, params, y=None, reg=0.0):  # noqa: F811
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    hidden, cache1 = affine_forward(X, W1, b1)
+    act, cache_relu = relu_forward(hidden)
+    scores, cache2 = affine_forward(act, W2, b2)
+    if y is None:
+        return scores
+    data_loss, dscores = mse_loss(scores, y)
+    loss = data_loss + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    dact, dW2, db2 = affine_backward(dscores, cache2)
+    dhidden = relu_backward(dact, cache_relu)
+    _, dW1, db1 = affine_backward(dhidden, cache1)
+    grads = {"W1": dW1 + reg * W1, "b1": db1, "W2": dW2 + reg * W2, "b2": db2}
+    return float(loss), grads
+
+
 @mistake("two_layer_net", "biases regularized too",
          hint="Only the weights W1 and W2 are regularized; the biases get no L2 term.")
 def two_layer_net(X, params, y=None, reg=0.0):  # noqa: F811
@@ -244,6 +301,21 @@ def eval_numerical_gradient(f, x, h=1e-5):
         f_plus = f(x)
         x[i] = old
         grad[i] = (f_plus - fx) / h
+    return grad
+
+
+@mistake("eval_numerical_gradient", "centered difference divided by h instead of 2h",
+         hint="(f(x + h) - f(x - h)) spans 2h: divide by 2 * h.")
+def eval_numerical_gradient(f, x, h=1e-5):  # noqa: F811
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / h
     return grad
 
 
