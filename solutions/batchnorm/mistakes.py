@@ -27,6 +27,8 @@ from autograder.mistakes import mistake
               "np.var(x, axis=0, ddof=1) divides by N - 1 (and by 0 when N = 1).")
 def batchnorm_forward(x, gamma, beta, bn_param):
     mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     N, D = x.shape
@@ -56,6 +58,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
               "(CS231n's convention; torch's momentum is the complement, 0.1).")
 def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
     mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     N, D = x.shape
@@ -84,6 +88,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
               "(as in the paper and in torch), not (x - mu) / (sqrt(var) + eps).")
 def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
     mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     N, D = x.shape
@@ -112,6 +118,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
               "variance of the test batch: a prediction must not depend on the other examples.")
 def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
     mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     N, D = x.shape
@@ -137,6 +145,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
               "and leaves them as they were.")
 def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
     mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
     N, D = x.shape
@@ -155,6 +165,65 @@ def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
         cache = None
     running_mean = momentum * running_mean + (1 - momentum) * mu
     running_var = momentum * running_var + (1 - momentum) * var
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
+@mistake("batchnorm_forward", "running_var averages the unbiased batch variance (torch's rule, not this file's)",
+         hint="batchnorm.py's running_var averages the same BIASED variance that normalizes (mean of (x - mu)**2); "
+              "only batchnorm_torch.py follows torch and averages the unbiased one (times N / (N - 1)).")
+def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=0)
+        xmu = x - mu
+        var = (xmu * xmu).mean(axis=0)
+        std = np.sqrt(var + eps)
+        x_hat = xmu / std
+        out = gamma * x_hat + beta
+        cache = (x_hat, xmu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        with np.errstate(divide="ignore", invalid="ignore"):
+            running_var = momentum * running_var + (1 - momentum) * var * (N / (N - 1))
+    elif mode == "test":
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        cache = None
+    else:
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
+@mistake("batchnorm_forward", "a mode other than 'train' treated as 'test' (no ValueError)",
+         hint="The docstring: any mode other than 'train' or 'test' raises ValueError, so that a typo "
+              "('eval', 'training') does not silently normalize with the running averages.")
+def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=0)
+        xmu = x - mu
+        var = (xmu * xmu).mean(axis=0)
+        std = np.sqrt(var + eps)
+        x_hat = xmu / std
+        out = gamma * x_hat + beta
+        cache = (x_hat, xmu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        cache = None
     bn_param["running_mean"] = running_mean
     bn_param["running_var"] = running_var
     return out, cache
@@ -232,6 +301,18 @@ def batchnorm_backward(dout, cache):  # noqa: F811
     return dx, dgamma, dbeta
 
 
+@mistake("batchnorm_backward", "dgamma not summed over the batch (shape (N, D))",
+         hint="gamma multiplies every row: dgamma is the SUM over the batch of dout * x_hat, of shape (D,).")
+def batchnorm_backward(dout, cache):  # noqa: F811
+    x_hat, xmu, std, gamma = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = dout * x_hat
+    dx_hat = dout * gamma
+    dx = gamma / (N * std) * (N * dout - dbeta - x_hat * (dout * x_hat).sum(axis=0))
+    return dx, dgamma, dbeta
+
+
 @mistake("batchnorm_backward_alt", "closed-form backward missing the x_hat * sum(dout * x_hat) term",
          hint="dx = gamma / (N * sqrt(var + eps)) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat)): "
               "the last term is the path through the variance.")
@@ -241,6 +322,18 @@ def batchnorm_backward_alt(dout, cache):
     dbeta = dout.sum(axis=0)
     dgamma = (dout * x_hat).sum(axis=0)
     dx = gamma / (N * std) * (N * dout - dbeta)
+    return dx, dgamma, dbeta
+
+
+@mistake("batchnorm_backward_alt", "closed-form backward with dout where N * dout belongs",
+         hint="dx = gamma / (N * sqrt(var + eps)) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat)): "
+              "the first term is N * dout.")
+def batchnorm_backward_alt(dout, cache):  # noqa: F811
+    x_hat, _, std, gamma = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx = gamma / (N * std) * (dout - dbeta - x_hat * dgamma)
     return dx, dgamma, dbeta
 
 
@@ -469,6 +562,35 @@ class BatchNorm1dCancellingVariance(nn.Module):
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1)))
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
+        return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
+
+
+@mistake("batchnorm_torch.BatchNorm1d", "BatchNorm1d accepts a single value per channel in training (no ValueError)",
+         hint="With one value per channel the unbiased variance divides by n - 1 = 0 (running_var becomes inf or "
+              "nan). Raise ValueError, as torch does.")
+class BatchNorm1dNoSingleValueCheck(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.ones(num_features, **factory))
+        self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+        self.register_buffer("running_mean", torch.zeros(num_features, **factory))
+        self.register_buffer("running_var", torch.ones(num_features, **factory))
+
+    def forward(self, x):
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        if self.training:
+            n = x.numel() // x.shape[1]
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1) if n > 1 else float("inf")))
         else:
             mean, var = self.running_mean, self.running_var
         x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)

@@ -252,6 +252,21 @@ def test_batchnorm_forward_float32(submission, reference, rng):
 
 
 @points(1)
+def test_batchnorm_invalid_mode_raises(submission, reference, rng):
+    """The docstring: a mode other than 'train' or 'test' raises ValueError (a typo must not silently
+    normalize with the running averages)."""
+    x, gamma, beta, _ = _inputs(rng)
+    rm, rv = _stats(rng, x.shape[1])
+    # Raising earns the point together with a right output in 'test' mode.
+    bn_param = {"mode": "test", "running_mean": rm, "running_var": rv}
+    out, _, _ = _probes(submission).bn_forward(submission.batchnorm_forward, x, gamma, beta, bn_param)
+    assert_close(out, _ref_forward(reference, x, gamma, beta, bn_param)[0], what="out in 'test' mode")
+    with pytest.raises(AssertionError, match="ValueError"):
+        _probes(submission).bn_forward(submission.batchnorm_forward, x, gamma, beta,
+                                       {"mode": "eval", "running_mean": rm, "running_var": rv})
+
+
+@points(1)
 def test_batchnorm_forward_leaves_inputs(submission, reference, rng):
     x, gamma, beta, _ = _inputs(rng)
     bn_param = {"mode": "train"}  # the one argument batchnorm_forward may change (its running averages)
