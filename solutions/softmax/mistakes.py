@@ -86,6 +86,15 @@ def softmax_jacobian(x):
     return np.eye(C) * (s * (1 - s))[..., None, :]
 
 
+@mistake("softmax_jacobian", "Jacobian written for one example only: np.diag(s) - np.outer(s, s) on a batch",
+         hint="For a batch, np.diag of an (N, C) array takes its diagonal and np.outer flattens both arguments. "
+              "Build the stack of per-example Jacobians with broadcasting: "
+              "s[..., :, None] * np.eye(C) - s[..., :, None] * s[..., None, :].")
+def softmax_jacobian(x):  # noqa: F811
+    s = softmax(x, axis=-1)
+    return np.diag(s) - np.outer(s, s)
+
+
 @mistake("softmax_jacobian", "batched Jacobian transposed: laid out (C, C, N) instead of (N, C, C)",
          hint="The batch axis comes first: J[n] is the (C, C) Jacobian of example n. Stacking the "
               "per-example Jacobians along the last axis (or transposing with .T) puts it last.")
@@ -121,6 +130,15 @@ def softmax_backward(dout, cache):  # noqa: F811
 def softmax_backward(dout, cache):  # noqa: F811
     out = cache
     return out * (dout - np.sum(dout * out, axis=-1))
+
+
+@mistake("softmax_backward", "softmax backward subtracts from dout in place",
+         hint="dout -= ... changes the caller's array. Build a new one: "
+              "dx = s * (dout - np.sum(dout * s, axis=-1, keepdims=True)).")
+def softmax_backward(dout, cache):  # noqa: F811
+    out = cache
+    dout -= np.sum(dout * out, axis=-1, keepdims=True)
+    return out * dout
 
 
 # --------------------------------------------------------------------- losses
@@ -204,6 +222,25 @@ def cross_entropy(logits, targets, label_smoothing=0.0):  # noqa: F811
     return float(loss), dlogits.astype(logp.dtype, copy=False)
 
 
+@mistake("cross_entropy", "cross_entropy gradient (softmax - q) / N, right only when each row of q sums to 1",
+         hint="The loss is -sum_c q_c log p_c, whose gradient is p * sum_c q_c - q: the docstring's "
+              "(softmax(logits) * sum_c q_smooth[n, c] - q_smooth) / N. (p - q) / N assumes the rows of q sum to 1.")
+def cross_entropy(logits, targets, label_smoothing=0.0):  # noqa: F811
+    N, C = logits.shape
+    logp = log_softmax(logits, axis=1)
+    targets = np.asarray(targets)
+    if np.issubdtype(targets.dtype, np.integer):
+        q = np.zeros_like(logp)
+        q[np.arange(N), targets] = 1
+    else:
+        q = targets.astype(logp.dtype)
+    if label_smoothing:
+        q = (1 - label_smoothing) * q + label_smoothing / C
+    loss = -np.sum(q * logp) / N
+    dlogits = (np.exp(logp) - q) / N
+    return float(loss), dlogits.astype(logp.dtype, copy=False)
+
+
 @mistake("binary_cross_entropy_with_logits",
          "BCE computed from sigmoid(z) with log (log(0) = -inf and nan for large |z|)",
          hint="For z = 1000, sigmoid(z) rounds to 1 and log(1 - sigmoid(z)) = log(0) = -inf. Use the "
@@ -283,3 +320,22 @@ class SoftmaxFunctionGlobalShift(torch.autograd.Function):
     def backward(ctx, grad_output):
         (s,) = ctx.saved_tensors
         return s * (grad_output - (grad_output * s).sum(dim=ctx.dim, keepdim=True)), None
+
+
+@mistake("softmax_torch.SoftmaxFunction", "SoftmaxFunction backward sums over the last dim instead of ctx.dim",
+         hint="The backward's sum runs over the dimension of the softmax: "
+              "(grad_output * s).sum(dim=ctx.dim, keepdim=True), not dim=-1.")
+class SoftmaxFunctionBackwardLastDim(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        shifted = x - x.amax(dim=dim, keepdim=True)
+        e = shifted.exp()
+        s = e / e.sum(dim=dim, keepdim=True)
+        ctx.save_for_backward(s)
+        ctx.dim = dim
+        return s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (s,) = ctx.saved_tensors
+        return s * (grad_output - (grad_output * s).sum(dim=-1, keepdim=True)), None
