@@ -195,6 +195,24 @@ def dropout_forward(x, dropout_param):  # noqa: F811
     return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
+@mistake("dropout_forward", "vanilla dropout scaled by p at test time instead of the keep probability 1 - p",
+         hint="At test time each unit is multiplied by its probability of having been KEPT, 1 - p "
+              "(p is the probability of dropping it).")
+def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
+    p, mode = float(dropout_param["p"]), dropout_param["mode"]
+    variant = dropout_param.get("variant", "inverted")
+    if mode == "train":
+        rng = np.random.default_rng(dropout_param.get("seed"))
+        keep = rng.random(x.shape) >= p
+        scale = (1.0 / (1.0 - p) if p < 1.0 else 0.0) if variant == "inverted" else 1.0
+        mask = keep.astype(x.dtype) * scale
+    else:
+        mask = 1.0 if variant == "inverted" else p
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
+
+
 @mistake("dropout_forward", "'variant' ignored: vanilla dropout computed as inverted",
          hint="dropout_param['variant'] == 'vanilla' means: no scaling at training time, "
               "x * (1 - p) at test time.")
@@ -320,3 +338,34 @@ class DropoutFixedDtypeMask(nn.Module):
         mask = (torch.rand(x.shape) >= self.p).float()
         scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
         return x * mask * scale
+
+
+@mistake("dropout_torch.Dropout", "Dropout module multiplies by (1 - p) in eval mode",
+         hint="torch's Dropout is inverted dropout: the kept units were already scaled by 1 / (1 - p) in "
+              "training, so eval mode is the identity and returns x unchanged.")
+class DropoutScalesInEval(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training:
+            return x * (1 - self.p)
+        keep = torch.rand_like(x) >= self.p
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        return x * keep.to(x.dtype) * scale
+
+
+@mistake("dropout_torch.Dropout", "Dropout module divides by zero for p = 1 (nan)",
+         hint="With p = 1 every unit is dropped and 1 - p = 0: x * keep / (1 - p) is 0 / 0 = nan. "
+              "Return zeros for p = 1.")
+class DropoutNanAtPOne(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep.to(x.dtype) / (1.0 - self.p)  # a tensor / 0.0: nan where keep is 0, for p = 1

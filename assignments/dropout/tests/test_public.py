@@ -114,6 +114,9 @@ def test_test_mode_is_the_identity(submission, rng):
 def test_vanilla_test_mode_scales_by_keep_probability(submission, rng):
     """Vanilla dropout at test time multiplies by (1 - p) (deterministic)."""
     x = rng.normal(size=(6, 8))
+    # Not checked here: a training call, recorded so that, when graded, a failure of this test can be
+    # told apart among known mistakes (a test-mode factor alone does not say which one).
+    submission.dropout_forward(x, {"p": 0.25, "mode": "train", "variant": "vanilla", "seed": _seed(rng)})
     out, _ = submission.dropout_forward(x, {"p": 0.25, "mode": "test", "variant": "vanilla"})
     assert_close(out, 0.75 * x, rtol=1e-12, atol=0, what="out in test mode, vanilla variant, p=0.25")
 
