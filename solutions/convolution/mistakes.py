@@ -33,6 +33,15 @@ def conv_output_size(H, W, HH, WW, conv_param):
     return 1 + (H + pad_h - HH) // stride_h, 1 + (W + pad_w - WW) // stride_w
 
 
+@mistake("conv_output_size", "output size without the + 1 (one output row and column short)",
+         hint="A kernel of HH rows fits at 1 + (H + 2 * pad - HH) // stride positions: the first one, and one per "
+              "stride after it. Without the + 1 the last window is lost.")
+def conv_output_size(H, W, HH, WW, conv_param):  # noqa: F811
+    stride_h, stride_w = pair(conv_param["stride"])  # noqa: F821 - the reference module's helper
+    pad_h, pad_w = pair(conv_param["pad"])  # noqa: F821
+    return (H + 2 * pad_h - HH) // stride_h, (W + 2 * pad_w - WW) // stride_w
+
+
 # ------------------------------------------------------------ naive forward
 
 
@@ -331,6 +340,22 @@ class Conv2dFanOutInit(torch.nn.Module):
         k = 1 / math.sqrt(out_channels * KH * KW)
         self.weight = torch.nn.Parameter(torch.empty(out_channels, in_channels, KH, KW).uniform_(-k, k))
         self.bias = torch.nn.Parameter(torch.empty(out_channels).uniform_(-k, k))
+
+    def forward(self, x):
+        return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)
+
+
+@mistake("convolution_torch.Conv2d", "Conv2d bias initialised to zeros instead of U(-k, k)",
+         hint="torch.nn.Conv2d draws the bias from U(-k, k) too, with the same k = 1 / sqrt(in_channels * KH * KW).")
+class Conv2dZeroBias(torch.nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+        super().__init__()
+        pair = lambda v: (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))  # noqa: E731
+        KH, KW = pair(kernel_size)
+        self.stride, self.padding = pair(stride), pair(padding)
+        k = 1 / math.sqrt(in_channels * KH * KW)
+        self.weight = torch.nn.Parameter(torch.empty(out_channels, in_channels, KH, KW).uniform_(-k, k))
+        self.bias = torch.nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x):
         return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)

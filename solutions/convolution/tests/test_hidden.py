@@ -74,10 +74,12 @@ def test_conv_output_size(submission, reference):
     cases = [(5, 5, 3, 3, {"stride": 1, "pad": 0}), (7, 6, 3, 2, {"stride": 2, "pad": 1}),
              (8, 9, 2, 4, {"stride": 3, "pad": 2}), (6, 10, 3, 5, {"stride": (2, 3), "pad": (0, 2)}),
              (4, 4, 4, 4, {"stride": 5, "pad": 0})]
-    for H, W, HH, WW, conv_param in cases:
-        got = submission.conv_output_size(H, W, HH, WW, conv_param)
-        want = reference.conv_output_size(H, W, HH, WW, conv_param)
-        assert tuple(got) == want, f"conv_output_size({H}, {W}, {HH}, {WW}, {conv_param}) = {got}, expected {want}"
+    # Every case first, then the checks: a failure's diagnosis sees them all (with stride 1 and pad 1
+    # alone, a padding counted once and a missing + 1 give the same size).
+    got = [submission.conv_output_size(*case) for case in cases]
+    for case, mine in zip(cases, got):
+        want = reference.conv_output_size(*case)
+        assert tuple(mine) == want, f"conv_output_size{case} = {mine}, expected {want}"
 
 
 # ------------------------------------------------------------- conv forward
@@ -482,7 +484,7 @@ def test_conv2d_module_parameters(submission):
 
 @points(1)
 def test_conv2d_module_initial_weights_are_uniform_with_the_fan_in_bound(submission, rng):
-    """The weights are drawn from U(-k, k), k = 1 / sqrt(in_channels * KH * KW) (the fan-in).
+    """The weights (and the bias) are drawn from U(-k, k), k = 1 / sqrt(in_channels * KH * KW) (the fan-in).
 
     Conv2d(8, 64, 3): n = 4608 weights, fan-in 72, fan-out 576. For U(-k, k), w^2 lies in [0, k^2]
     with mean k^2 / 3, and w in [-k, k] with mean 0. Hoeffding: mean(w^2) strays from k^2 / 3 by
@@ -496,10 +498,15 @@ def test_conv2d_module_initial_weights_are_uniform_with_the_fan_in_bound(submiss
     # torch's global generator, seeded in the worker (replayed with the catalogue's variants).
     submission.library("autograder.probes").call(submission.library("torch").manual_seed, int(rng.integers(2 ** 31)))
     layer = submission.convolution_torch.Conv2d(8, 64, 3)
-    weight = submission.library("autograder.probes.convolution").parameters(layer)["weight"].double()
+    params = submission.library("autograder.probes.convolution").parameters(layer)
+    weight, bias = params["weight"].double(), params["bias"].double()
     assert_shape(weight, (64, 8, 3, 3), what="weight")
     k = 1 / np.sqrt(8 * 3 * 3)
     assert float(weight.abs().max()) <= k, f"weight has values beyond k = 1/sqrt(C*KH*KW) = {k:.4f}"
+    # The bias too is drawn from U(-k, k): all 64 values within 0.1 k of 0 has probability 0.1^64.
+    assert float(bias.abs().max()) <= k, f"bias has values beyond k = 1/sqrt(C*KH*KW) = {k:.4f}"
+    assert float(bias.abs().max()) >= 0.1 * k, \
+        f"bias is not spread over [-k, k] (largest |b| {float(bias.abs().max()):.5f}): draw it from U(-k, k) too"
     mean_square = float((weight ** 2).mean())
     assert abs(mean_square / (k * k / 3) - 1) <= 3 * t_square, (
         f"mean(weight**2) = {mean_square:.5f}, expected {k * k / 3:.5f} +- 15% for U(-k, k) with "
