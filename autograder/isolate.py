@@ -21,11 +21,13 @@ import math
 import os
 import secrets
 import select
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -254,8 +256,11 @@ class ForkLauncher:
 
     def __init__(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # The workers' folders go in here, which is removed even if the server is killed.
+        self.scratch = tempfile.mkdtemp(prefix="autograder-server-")
+        os.chmod(self.scratch, 0o711)  # a worker under its own uid must reach its own folder
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.server", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.server", str(theirs.fileno()), self.scratch],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=worker_env(),
@@ -314,6 +319,14 @@ class ForkLauncher:
             self.proc.kill()
         except OSError:
             pass
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        try:
+            self.proc.wait(timeout=5)  # its workers die with it (their parent-death signal)
+        except subprocess.TimeoutExpired:
+            return
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def warm(self) -> None:
         """Wait until the server has imported its libraries (so timings exclude that)."""
@@ -352,6 +365,7 @@ class ForkLauncher:
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             self.proc.kill()
+        self._remove_scratch()
 
 
 class SpawnLauncher:
@@ -359,6 +373,7 @@ class SpawnLauncher:
 
     def __init__(self) -> None:
         self.procs: dict[int, subprocess.Popen] = {}
+        self.workdirs: dict[int, str] = {}
 
     def warm(self) -> None:
         pass
@@ -366,12 +381,14 @@ class SpawnLauncher:
     def spawn(self, limits: Limits, hide: list[str]) -> WorkerConn:
         import json
 
+        # Made and removed here: a worker that is killed cannot clean up after itself.
+        workdir = tempfile.mkdtemp(prefix="autograder-worker-")
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(READY_SECONDS)
         token = secrets.token_hex(16)
         proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", "--connect", f"127.0.0.1:{listener.getsockname()[1]}",
-             "--token", token, "--limits", json.dumps(limits.as_dict())],
+             "--token", token, "--limits", json.dumps(limits.as_dict()), "--workdir", workdir],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=worker_env(),
         )
@@ -385,6 +402,7 @@ class SpawnLauncher:
         finally:
             listener.close()
         self.procs[proc.pid] = proc
+        self.workdirs[proc.pid] = workdir
         return WorkerConn(pid=proc.pid, sock=sock, out_fd=os.dup(proc.stdout.fileno()), isolation={},
                           limits=limits, launcher=self)
 
@@ -393,7 +411,14 @@ class SpawnLauncher:
         if proc is None:
             return {}
         proc.kill()
-        return _popen_status(proc, killed=True)
+        status = _popen_status(proc, killed=True)
+        self._remove_workdir(conn.pid)
+        return status
+
+    def _remove_workdir(self, pid: int) -> None:
+        workdir = self.workdirs.pop(pid, None)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def end(self, conn: WorkerConn) -> None:
         self.kill(conn)
@@ -407,6 +432,7 @@ class SpawnLauncher:
         except subprocess.TimeoutExpired:
             return self.kill(conn)
         self.procs.pop(conn.pid, None)
+        self._remove_workdir(conn.pid)
         return _popen_status(proc)
 
 

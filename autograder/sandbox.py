@@ -84,6 +84,7 @@ class Plan:
     hide: list[str] = field(default_factory=list)  # folders the worker must not see
     cgroups: dict[str, str] = field(default_factory=dict)  # controller -> cgroup dir, made by the server
     cpus: list[int] | None = None  # the judge's CPUs, which the worker shares
+    scratch: str | None = None  # a folder of the server's, the workdir where no private /tmp can be made
 
 
 # ----------------------------------------------------------------- cgroups
@@ -287,11 +288,11 @@ def enter(plan: Plan) -> tuple[str, dict]:
                                         + (", ".join(covered) + " hidden" if covered else "nothing else hidden"))
             except OSError as exc:
                 record["filesystem"] = f"not isolated ({exc})"
-                workdir = _fallback_workdir()
+                workdir = _fallback_workdir(plan, uid if is_root else None)
     else:
         record["filesystem"] = "not isolated (no mount namespace)"
         record["devices"] = "the machine's /dev and /dev/shm (no mount namespace)"
-        workdir = _fallback_workdir()
+        workdir = _fallback_workdir(plan, uid if is_root else None)
 
     record.update(_rlimits(limits, plan.cgroups, uid_is_own=is_root, already_running=already_running))
 
@@ -646,9 +647,19 @@ def _ancestors(path: str) -> list[str]:
     return [os.sep + os.sep.join(parts[:i]) for i in range(1, len(parts))]
 
 
-def enter_spawned(limits: Limits, files: dict[str, bytes]) -> str:
-    """The spawned-worker fallback: a private working copy, nothing more to hide with."""
-    workdir = _fallback_workdir()
+def _fallback_workdir(plan: Plan, owner: int | None) -> str:
+    """The server's scratch folder for this worker, which it removes when the worker ends."""
+    import tempfile
+
+    workdir = plan.scratch or tempfile.mkdtemp(prefix="autograder-worker-")
+    if owner is not None:
+        os.chown(workdir, owner, owner)  # the worker writes its files there after dropping root
+    return workdir
+
+
+def enter_spawned(workdir: str, files: dict[str, bytes]) -> str:
+    """The spawned-worker fallback: a private working copy (made and removed by the judge),
+    nothing more to hide with."""
     place_files(workdir, files)
     os.chdir(workdir)
     return workdir
@@ -661,12 +672,6 @@ def spawned_rlimits(limits: Limits) -> dict[str, str]:
             "wall_time": f"{limits.call_seconds:g} s per call, enforced by the judge",
         }
     return _rlimits(limits, {}, uid_is_own=False)
-
-
-def _fallback_workdir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="autograder-worker-")
 
 
 def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool,

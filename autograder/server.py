@@ -24,9 +24,11 @@ import gc
 import importlib
 import os
 import pkgutil
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 from . import sandbox, wire
@@ -119,7 +121,8 @@ _TORCH_LAZY = (
 
 
 class Server:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, scratch: str | None = None) -> None:
+        self.scratch = scratch  # the judge's folder for the workers' folders, removed by the judge
         self.sock = sock
         self.cgroups = sandbox.Cgroups()
         self.workers: dict[int, dict] = {}  # pid -> {"cgroups": ..., "status": ...}
@@ -195,10 +198,18 @@ class Server:
         cpuset moves to the judge's CPUs when it is handed over."""
         name = f"w{os.getpid()}-{time.monotonic_ns()}"
         cgroups = self.cgroups.create(name, limits, None if spare else cpus)
-        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=cgroups, cpus=cpus)
-        judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        out_r, out_w = os.pipe()
-        pid = os.fork()
+        # Made and removed here: a worker without a private /tmp writes its files there, and a
+        # killed worker cannot clean up after itself.
+        scratch = tempfile.mkdtemp(prefix="autograder-worker-", dir=self.scratch)
+        plan = sandbox.Plan(limits=limits, hide=hide, cgroups=cgroups, cpus=cpus, scratch=scratch)
+        try:
+            judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            out_r, out_w = os.pipe()
+            pid = os.fork()
+        except OSError:
+            sandbox.Cgroups.remove(cgroups)
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         if pid == 0:  # the worker
             try:
                 self.sock.close()
@@ -213,7 +224,7 @@ class Server:
                 os._exit(70)
         worker_end.close()
         os.close(out_w)
-        self.workers[pid] = {"cgroups": plan.cgroups}
+        self.workers[pid] = {"cgroups": plan.cgroups, "scratch": scratch}
         return pid, judge_end, out_r
 
     def _prepare_spare(self, limits: Limits, hide: list[str], cpus: list[int] | None) -> None:
@@ -303,6 +314,7 @@ class Server:
             for target in sandbox.Cgroups.pids(info["cgroups"]):
                 _signal(target, signal.SIGKILL)
             sandbox.Cgroups.remove(info["cgroups"])
+            shutil.rmtree(info["scratch"], ignore_errors=True)
         # Reap any other finished children so none linger as zombies, keeping the
         # status of workers the judge may still ask about.
         while True:
@@ -390,10 +402,11 @@ def main() -> None:
     if sys.path and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
         sys.path.pop(0)
     fd = int(sys.argv[1])
+    scratch = sys.argv[2] if len(sys.argv) > 2 else None
     sock = socket.socket(fileno=fd)
     info = preload()
     socket.send_fds(sock, [wire.pack({"op": "ready", **info})], [])
-    Server(sock).run()
+    Server(sock, scratch).run()
 
 
 if __name__ == "__main__":

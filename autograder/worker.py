@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connect", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--limits", required=True)
+    parser.add_argument("--workdir", required=True)
     args = parser.parse_args(argv)
     host, port = args.connect.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)))
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:
         raise SystemExit("expected the submission's files first")
-    workdir = sandbox.enter_spawned(limits, wire.unpack_files(msg.get("files"), buffers[0]))
+    workdir = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]))
     modules = [str(m) for m in msg.get("modules", [])]
     why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
     record = {"process": f"spawned worker{why}", "filesystem": "not isolated",

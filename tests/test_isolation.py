@@ -712,6 +712,51 @@ def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
         session.close()
 
 
+def test_spawned_workers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch):
+    """A killed worker cannot remove its working copy of a submission: the judge does."""
+    import tempfile
+
+    scratch = tmp_path / "machine-tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    session = Session(submission_dir, ["mod"], LIMITS, [], "spawn")
+    p = SubmissionProxy(session, ["mod"], LIMITS)
+    p.new_test(LIMITS)
+    try:
+        assert p.double(1.0) == 2.0
+        assert len(list(scratch.iterdir())) == 1  # the live worker's copy
+        with pytest.raises(errors.WorkerDied, match="took longer than 3 s"):
+            p.hang()  # killed
+        assert p.double(3.0) == 6.0
+    finally:
+        session.close()
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("ending", ["shutdown", "killed"])
+def test_fork_servers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch, ending):
+    """The workers' folders live in one folder of the judge's, removed even when the server
+    is killed (a worker without a private /tmp writes the submission there)."""
+    import tempfile
+
+    scratch = tmp_path / "machine-tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    launcher = ForkLauncher()
+    session = Session(submission_dir, ["mod"], LIMITS, [], "fork")
+    session.launcher = launcher
+    p = SubmissionProxy(session, ["mod"], LIMITS)
+    p.new_test(LIMITS)
+    try:
+        assert p.double(1.0) == 2.0
+        [server_folder] = scratch.iterdir()
+        assert len(list(server_folder.iterdir())) >= 1  # the live worker's (and a spare's)
+        session.close()
+    finally:
+        launcher._stop() if ending == "killed" else launcher.shutdown()
+    assert list(scratch.iterdir()) == []
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount namespaces are Linux only")
 @pytest.mark.parametrize("build", ["_private_root", "_private_mounts"])
 def test_an_installation_under_tmp_stays_visible_and_its_neighbours_do_not(tmp_path, build):
