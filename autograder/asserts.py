@@ -7,6 +7,7 @@ NaN/inf values each side holds. All of it runs in the judge, on plain data.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from typing import Any, Callable
 
@@ -49,7 +50,8 @@ def _to_numpy(value: Any, what: str) -> tuple[np.ndarray, str]:
 def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1e-9, what: str = "result") -> None:
     """Check that ``actual`` (the student's) matches ``expected`` (the reference's).
 
-    Tuples are compared element by element (``what[i]`` in messages).
+    Tuples are compared element by element: ``what[i]`` in messages, or the i-th name where
+    ``what`` names the parts, as in ``"(dx, dw, db) with N=1"`` (``dw with N=1``).
     Elementwise: |actual - expected| <= atol + rtol * |expected|; NaN matches NaN
     only where the expected value is NaN too. A floating-point result must have the
     reference's dtype; where the reference returns a plain Python float, any float
@@ -60,7 +62,7 @@ def assert_close(actual: Any, expected: Any, rtol: float = 1e-7, atol: float = 1
             got = f"a {type(actual).__name__}" + (f" of length {len(actual)}" if isinstance(actual, (tuple, list)) else "")
             raise BadReturn(f"{what}: expected a tuple of {len(expected)} values, got {got}")
         for i, (a, e) in enumerate(zip(actual, expected)):
-            assert_close(a, e, rtol=rtol, atol=atol, what=f"{what}[{i}]")
+            assert_close(a, e, rtol=rtol, atol=atol, what=_element(what, i, len(expected)))
         return
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
@@ -168,6 +170,18 @@ def _error_sizes(diff: np.ndarray, scale: np.ndarray) -> str:
     if nonzero.all():
         return text + f", largest relative error {rel:.3g}."
     return text + f"; largest relative error {rel:.3g} where the expected value is not 0."
+
+
+_NAMED_PARTS = re.compile(r"\(([\w.'\[\]]+(?:, [\w.'\[\]]+)+)\)")
+
+
+def _element(what: str, i: int, n: int) -> str:
+    """How a message names element ``i`` of an ``n``-tuple described by ``what``."""
+    for group in _NAMED_PARTS.finditer(what):
+        names = group.group(1).split(", ")
+        if len(names) == n:
+            return what[:group.start()] + names[i] + what[group.end():]
+    return f"{what}[{i}]"
 
 
 def assert_shape(actual: Any, shape: tuple, what: str = "result") -> None:

@@ -171,6 +171,7 @@ class ReferenceNamespace:
 
 MATCH_RTOL = 1e-5  # the student's output must be this close to the variant's...
 CLOSER = 100.0  # ...and this many times closer to it than to the reference's
+OFF_GAP = 1e-3  # a call this far off the reference (relative to its largest value) shows a mistake
 
 
 def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake]) -> list[Mistake]:
@@ -181,24 +182,102 @@ def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake
     within MATCH_RTOL of the variant's and CLOSER times closer to it than to
     the reference's: a fixed tolerance alone cannot tell apart variants that
     differ from the reference by little (a step size of 1e-3 instead of 1e-5).
+
+    Only a name that the test's inputs prove is given:
+
+    - a variant is contradicted, and not named, when another call of the test
+      came out as the reference's where the variant's differs, or came out
+      clearly off the reference's where the variant's does not (that call
+      shows another mistake, which the variant does not explain);
+    - two variants whose outputs are the same for every call of the test (a
+      padding counted once and a missing + 1 with stride 1 and padding 1)
+      cannot be told apart by it: it names neither;
+    - what a call returned and the test passed back to a later call (a cache,
+      a config) is the student's own business, laid out as they like: only
+      what the later calls make of it is compared.
     """
     completed = [c for c in calls if c.error is None]
     if not completed or not catalogue:
         return []
     truth = _replay(completed, reference)
-    found = []
+    plumbing = _passed_back(completed)
+    seen = [_observed(call) for call in completed]
+    explained: list[tuple[Mistake, list]] = []
     for m in catalogue:
         try:
             variant = _replay(completed, variant_namespace(reference, m))
         except Exception:  # noqa: BLE001 - a variant may legitimately crash on other inputs
             continue
-        for call, want, wrong in zip(completed, truth, variant):
-            seen = _observed(call)
-            to_variant, to_reference = _distances(seen, wrong, want)
+        matched = contradicted = False
+        for observed, want, wrong in zip(seen, truth, variant):
+            to_variant, to_reference = _distances(observed, wrong, want, plumbing)
             if to_variant <= MATCH_RTOL and to_reference > 0 and to_variant * CLOSER <= to_reference:
-                found.append(m)
+                matched = True
+            elif to_reference <= MATCH_RTOL and to_variant > 0 and to_reference * CLOSER <= to_variant:
+                contradicted = True  # the student did what the reference does, the variant does not
+            elif _same_outputs([wrong], [want], [observed], plumbing) and _off(observed, want, plumbing):
+                contradicted = True  # the variant changes nothing here, yet the student is off: another mistake
+            if contradicted:
                 break
-    return found
+        if matched and not contradicted:
+            explained.append((m, variant))
+    return [m for m, outputs in explained
+            if not any(other is not outputs and _same_outputs(outputs, other, seen, plumbing)
+                       for _, other in explained)]
+
+
+def _same_outputs(one: list, other: list, seen: list, opaque: set[int]) -> bool:
+    """Whether two replays of a test's calls came out the same, call by call, in every part that
+    is compared with the student's (``seen``)."""
+    for a, b, student in zip(one, other, seen):
+        if (a is _FAILED) != (b is _FAILED):
+            return False
+        if a is _FAILED:
+            continue
+        differ, _ = _walk(_mask(student, a, opaque), b, b, opaque=set())
+        if differ is not None and differ > MATCH_RTOL:
+            return False
+    return True
+
+
+def _off(student: Any, reference: Any, opaque: set[int]) -> bool:
+    """Whether the student's output is clearly off the reference's (more than float32 rounding)."""
+    _, gap = _walk(student, reference, reference, opaque, leaf=_gap)
+    return gap is not None and gap > OFF_GAP
+
+
+def _mask(student: Any, value: Any, opaque: set[int]) -> Any:
+    """``value`` with the parts that are opaque in the student's parallel output left out."""
+    if id(student) in opaque:
+        return _FAILED
+    if isinstance(student, (tuple, list)) and isinstance(value, (tuple, list)) and len(student) == len(value):
+        return type(value)(_mask(s, v, opaque) for s, v in zip(student, value))
+    if isinstance(student, dict) and isinstance(value, dict) and set(student) == set(value):
+        return {k: _mask(student[k], value[k], opaque) for k in value}
+    return value
+
+
+def _passed_back(calls: list) -> set[int]:
+    """The ids of the parts of calls' results that a later call of the test got as an argument."""
+    produced: set[int] = set()
+    passed: set[int] = set()
+    for call in calls:
+        for part in _parts((call.args, call.kwargs)):
+            if id(part) in produced:
+                passed.add(id(part))
+        produced.update(id(part) for part in _parts(call.value))
+    return passed
+
+
+def _parts(value: Any):
+    """``value`` and everything inside its tuples, lists and dicts."""
+    yield value
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _parts(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _parts(v)
 
 
 def _observed(call) -> Any:
@@ -308,21 +387,27 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _distances(student: Any, variant: Any, reference: Any) -> tuple[float, float]:
+def _distances(student: Any, variant: Any, reference: Any, opaque: set[int] = frozenset()) -> tuple[float, float]:
     """Largest relative differences of the student's output from the variant's and the reference's.
 
     The three are walked together. A part that compares with neither (a cache
-    laid out differently from the reference's, a handle) is left out: caches
-    are opaque. A part that compares with one side only (db of shape (N, M)
-    where the reference has (M,)) is infinitely far from the other.
+    laid out differently from the reference's, a handle) is left out, and so
+    is any part whose id is in ``opaque``. A part that compares with one side
+    only (db of shape (N, M) where the reference has (M,)) is infinitely far
+    from the other.
     """
-    to_variant, to_reference = _walk(student, variant, reference)
+    to_variant, to_reference = _walk(student, variant, reference, opaque)
     inf = float("inf")
     return (inf if to_variant is None else to_variant), (inf if to_reference is None else to_reference)
 
 
-def _walk(student: Any, variant: Any, reference: Any) -> tuple[float | None, float | None]:
-    """(distance to variant, distance to reference); None where no comparison is possible."""
+def _walk(student: Any, variant: Any, reference: Any, opaque: set[int],
+          leaf: Callable = None) -> tuple[float | None, float | None]:
+    """(distance to variant, distance to reference); None where no comparison is possible.
+    ``leaf`` measures two leaves (default: the largest elementwise relative difference)."""
+    leaf = leaf or _leaf
+    if id(student) in opaque:
+        return None, None
     if isinstance(student, (tuple, list, dict)):
         keys = list(student) if isinstance(student, dict) else list(range(len(student)))
 
@@ -337,7 +422,8 @@ def _walk(student: Any, variant: Any, reference: Any) -> tuple[float | None, flo
         worst: list[float] = [0.0, 0.0]
         compared = False
         for key in keys:
-            parts = _walk(student[key], *(side[key] if side is not None else _FAILED for side in sides))
+            parts = _walk(student[key], *(side[key] if side is not None else _FAILED for side in sides),
+                          opaque, leaf)
             if parts == (None, None):
                 continue  # opaque to both: a cache, a handle
             compared = True
@@ -345,7 +431,7 @@ def _walk(student: Any, variant: Any, reference: Any) -> tuple[float | None, flo
         if not compared:
             return None, None
         return tuple(w if side is not None else None for w, side in zip(worst, sides))
-    return _leaf(student, variant), _leaf(student, reference)
+    return leaf(student, variant), leaf(student, reference)
 
 
 def _leaf(student: Any, other: Any) -> float | None:
@@ -363,6 +449,25 @@ def _leaf(student: Any, other: Any) -> float | None:
         diff = np.where(same, 0.0, np.abs(a - b))
         scale = np.where(np.isfinite(b), np.maximum(np.abs(b), 1e-8), 1.0)
         worst = float(np.max(diff / scale))
+    return worst if np.isfinite(worst) else float("inf")
+
+
+def _gap(student: Any, other: Any) -> float | None:
+    """The largest difference relative to the largest value: unlike ``_leaf``, blind to float32
+    rounding of values near 0, so a large gap means a real difference."""
+    if other is _FAILED:
+        return None
+    a, b = _as_array(student), _as_array(other)
+    if a is None or b is None or a.shape != b.shape:
+        return _leaf(student, other)
+    if a.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        diff = np.where(same, 0.0, np.abs(a.astype(float) - b.astype(float)))
+        finite = np.abs(b[np.isfinite(b)])
+        scale = max(float(finite.max()) if finite.size else 0.0, 1e-8)
+        worst = float(np.max(diff) / scale)
     return worst if np.isfinite(worst) else float("inf")
 
 

@@ -181,6 +181,29 @@ def optimizer_trajectory(opt_class, params, grads, groups=None, kwargs=None, spl
     return _stack(snapshots)
 
 
+def trajectory_with_gradients_in_place(opt_class, params, grads, kwargs=None):
+    """Like optimizer_trajectory, but each parameter keeps ONE gradient tensor, overwritten in
+    place before every step (as backward() does after zero_grad(set_to_none=False)), and the
+    gradients are read back after every step.
+
+    Returns a tuple of:
+    - trajectory: a tuple with, per parameter, a tensor of shape (steps + 1, *p.shape)
+    - gradients: a tuple with, per parameter, a tensor of shape (steps, *p.shape), p.grad after each step
+    """
+    leaves = _leaves(params)
+    opt = opt_class(leaves, **(kwargs or {}))
+    for p, g in zip(leaves, grads):
+        p.grad = g[0].detach().clone()
+    snapshots, after = [_snapshot(leaves)], []
+    for k in range(grads[0].shape[0]):
+        for p, g in zip(leaves, grads):
+            p.grad.copy_(g[k])
+        opt.step()
+        snapshots.append(_snapshot(leaves))
+        after.append([p.grad.detach().clone() for p in leaves])
+    return _stack(snapshots), _stack(after)
+
+
 def problem_trajectory(opt_class, x0, problem, steps, kwargs=None):
     """Minimize a named problem (computed in torch, gradients by autograd).
 

@@ -309,6 +309,22 @@ class DropoutIgnoresEval(nn.Module):
         return x * keep.to(x.dtype) * scale
 
 
+@mistake("dropout_torch.Dropout", "Dropout module changes x in place (x.mul_)",
+         hint="x is the caller's: build a new tensor, out = x * keep / (1 - p). An in-place change "
+              "destroys the input, and autograd refuses it on a tensor that requires grad.")
+class DropoutInPlace(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        return x.mul_(keep.to(x.dtype)).mul_(scale)
+
+
 @mistake("dropout_torch.Dropout", "Dropout module does not scale the kept units",
          hint="torch's Dropout is inverted dropout: in training mode the kept units are divided by "
               "(1 - p), so that eval mode can be the identity.")

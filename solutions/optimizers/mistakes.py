@@ -289,6 +289,65 @@ class SGDNoNesterov(torch.optim.Optimizer):
         return loss
 
 
+@mistake("optimizers_torch.SGD", "torch SGD adds the weight decay into p.grad (p.grad.add_)",
+         hint="p.grad is the caller's: build the decayed gradient as a new tensor, "
+              "g = p.grad.add(p, alpha=weight_decay), as torch.optim.SGD does. Written into p.grad, "
+              "the decay is added again at every step() of a loop that accumulates gradients.")
+class SGDDecayIntoGrad(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add_(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                if group["momentum"]:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    buf = state["momentum_buffer"].mul_(group["momentum"]).add_(g)
+                    g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+                p.add_(g, alpha=-group["lr"])
+        return loss
+
+
+@mistake("optimizers_torch.SGD", "torch SGD's momentum buffer starts as p.grad itself (not a copy)",
+         hint="A buffer that IS p.grad changes with it: the next backward() (or any write to p.grad) "
+              "overwrites the momentum, and buf.mul_() changes the caller's gradient. Start it as "
+              "p.grad.clone() (torch.optim.SGD's torch.clone(g).detach()) or torch.zeros_like(p).")
+class SGDBufferAliasesGrad(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                if group["momentum"]:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        buf = state["momentum_buffer"] = g
+                    else:
+                        buf = state["momentum_buffer"].mul_(group["momentum"]).add_(g)
+                    g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+                p.add_(g, alpha=-group["lr"])
+        return loss
+
+
 @mistake("optimizers_torch.SGD", "momentum buffer kept on the optimizer, not in self.state (lost by state_dict)",
          hint="Keep per-parameter state in self.state[p]: state_dict() saves only self.state and the groups, "
               "so a buffer kept in an attribute restarts at zero after load_state_dict().")

@@ -425,7 +425,11 @@ def test_eval_numerical_gradient_uses_h(submission, rng):
 @points(1)
 def test_eval_numerical_gradient_restores_x(submission, rng):
     f, x = SmoothFunction(rng, (3, 4)), rng.normal(size=(3, 4))
-    grad = call_pure(submission.eval_numerical_gradient, f.in_worker(submission), x)
+    seen = submission.eval_numerical_gradient.inspect(f.in_worker(submission), x)
+    # Perturbing x in place is the method; leaving it perturbed is the mistake.
+    assert_close(seen.args_after[1], x, rtol=0, atol=0,
+                 what="x after eval_numerical_gradient returned (restore each element after perturbing it)")
+    grad = seen.value
     # Through (u . x)**2 every element's derivative depends on all of x: an element left
     # perturbed shifts the later ones by about 1e-5.
     assert_close(grad, f.gradient(x), rtol=1e-7, atol=1e-7, what=WHAT)

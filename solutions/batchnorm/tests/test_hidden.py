@@ -338,8 +338,8 @@ def test_batchnorm_backward_large_mean_small_spread(submission, reference, rng, 
 def test_batchnorm_backward_float32(submission, reference, rng):
     x, gamma, beta, dout = _inputs(rng, dtype=np.float32)
     grads = _student_backward(submission, "batchnorm_backward", x, gamma, beta, dout)
-    dtypes = [getattr(g, "dtype", type(g)) for g in grads]
-    assert all(d == np.float32 for d in dtypes), f"(dx, dgamma, dbeta) must be float32, got {dtypes}"
+    dtypes = [str(getattr(g, "dtype", type(g).__name__)) for g in grads]
+    assert dtypes == ["float32"] * 3, f"(dx, dgamma, dbeta) must be float32, got {', '.join(dtypes)}"
     assert_close(grads, _ref_backward(reference, "batchnorm_backward", x, gamma, beta, dout),
                  rtol=1e-4, atol=1e-4, what="(dx, dgamma, dbeta) in float32")
 
@@ -389,8 +389,8 @@ def test_batchnorm_backward_alt_single_example(submission, reference, rng):
 def test_batchnorm_backward_alt_float32(submission, reference, rng):
     x, gamma, beta, dout = _inputs(rng, dtype=np.float32)
     grads = _student_backward(submission, "batchnorm_backward_alt", x, gamma, beta, dout)
-    dtypes = [getattr(g, "dtype", type(g)) for g in grads]
-    assert all(d == np.float32 for d in dtypes), f"(dx, dgamma, dbeta) must be float32, got {dtypes}"
+    dtypes = [str(getattr(g, "dtype", type(g).__name__)) for g in grads]
+    assert dtypes == ["float32"] * 3, f"(dx, dgamma, dbeta) must be float32, got {', '.join(dtypes)}"
     assert_close(grads, _ref_backward(reference, "batchnorm_backward_alt", x, gamma, beta, dout),
                  rtol=1e-4, atol=1e-4, what="batchnorm_backward_alt's (dx, dgamma, dbeta) in float32")
 
@@ -471,8 +471,8 @@ def test_layernorm_float32(submission, reference, rng):
     x, gamma, beta, dout = _ln_inputs(rng, dtype=np.float32)
     out, cache = submission.layernorm_forward(x, gamma, beta, {})
     grads = submission.layernorm_backward(dout, cache)
-    dtypes = [getattr(a, "dtype", type(a)) for a in (out, *grads)]
-    assert all(d == np.float32 for d in dtypes), f"(out, dx, dgamma, dbeta) must be float32, got {dtypes}"
+    dtypes = [str(getattr(a, "dtype", type(a).__name__)) for a in (out, *grads)]
+    assert dtypes == ["float32"] * 4, f"(out, dx, dgamma, dbeta) must be float32, got {', '.join(dtypes)}"
     ref_out, ref_cache = reference.layernorm_forward(x, gamma, beta, {})
     assert_close(out, ref_out, **F32, what="layer norm out in float32")
     assert_close(grads, reference.layernorm_backward(dout, ref_cache), rtol=1e-4, atol=1e-4,
@@ -689,7 +689,7 @@ def test_module_double_converts_buffers(submission, reference, rng):
     outs, mean, var = probes.module_run(mine, xs, True)
     dtypes = [str(t.dtype) for t in (*outs, mean, var)]
     assert all(d == "torch.float64" for d in dtypes), \
-        f"after .to(torch.float64) outputs and buffers must be float64, got {dtypes}: register the running " \
+        f"after .to(torch.float64) outputs and buffers must be float64, got {', '.join(dtypes)}: register the running " \
         "statistics as buffers so that .to() converts them"
     ref_outs, ref_mean, ref_var = local_probes.module_run(ref, xs, True)
     assert_close((tuple(outs), mean, var), (tuple(ref_outs), ref_mean, ref_var),

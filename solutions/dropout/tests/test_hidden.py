@@ -469,6 +469,17 @@ def test_torch_eval_is_identity(submission, rng, dtype, tol):
 
 
 @points(1)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+def test_torch_leaves_its_input_alone(submission, rng, dtype):
+    """In training mode the output is a new tensor: x keeps its values (deterministic)."""
+    x = _tensor(_nonzero(rng, (8, 9)), dtype)
+    layer = submission.dropout_torch.Dropout(0.5)
+    seen = _probe(submission).forward.inspect(layer, x, True, _seed(rng))
+    assert_close(seen.args_after[1], x, rtol=0, atol=0,
+                 what="x after a forward pass in training mode (build a new tensor, do not change x in place)")
+
+
+@points(1)
 def test_torch_train_then_eval_then_train(submission, rng):
     """eval() and train() switch the behaviour back and forth (the module uses self.training).
 

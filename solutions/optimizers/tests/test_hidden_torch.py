@@ -106,6 +106,29 @@ def test_torch_optimizer_skips_parameters_without_gradient(submission, rng, name
                  what=f"{name} with a parameter that has no gradient")
 
 
+GRADIENT_CASES = {
+    "sgd-weight-decay": ("SGD", dict(lr=0.05, weight_decay=0.1)),
+    "sgd-nesterov": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "adam-weight-decay": ("Adam", dict(lr=0.02, weight_decay=0.05)),
+}
+
+
+@points(1)
+@pytest.mark.parametrize("case", list(GRADIENT_CASES))
+def test_torch_optimizer_leaves_gradients_alone(submission, rng, case):
+    """One gradient tensor per parameter, overwritten in place before each step (as backward()
+    accumulating into p.grad does): step() must leave p.grad as it found it, and no state may
+    share its memory."""
+    name, kwargs = GRADIENT_CASES[case]
+    params, grads = _tensors(rng, 10)
+    cls = getattr(submission.optimizers_torch, name)
+    got, after = _probes(submission).trajectory_with_gradients_in_place(cls, params, grads, kwargs=kwargs)
+    assert_close(after, tuple(grads), rtol=0, atol=0,
+                 what=f"{name}({kwargs}): p.grad after each step() (the gradient the caller set)")
+    want, _ = drive.trajectory_with_gradients_in_place(getattr(torch.optim, name), params, grads, kwargs=kwargs)
+    assert_close(got, want, **TRAJ, what=f"{name}({kwargs}) with p.grad overwritten in place: (parameter)[step]")
+
+
 TORCH_PROBLEM_KWARGS = {
     "SGD": {"bowl": dict(lr=0.02, momentum=0.9, nesterov=True),
             "rosenbrock": dict(lr=2e-4, momentum=0.9, nesterov=True),
@@ -179,7 +202,7 @@ def test_torch_optimizer_float32(submission, rng, name, kwargs):
     """float32 parameters stay float32 and follow torch.optim's float32 trajectory."""
     params, grads = _tensors(rng, 20, dtype=torch.float32)
     got = _student_trajectory(submission, name, params, grads, kwargs=kwargs)
-    assert all(t.dtype == torch.float32 for t in got), f"parameters must stay float32, got {[t.dtype for t in got]}"
+    assert all(t.dtype == torch.float32 for t in got), f"parameters must stay float32, got {', '.join(str(t.dtype) for t in got)}"
     assert_close(got, _torch_expected(name, params, grads, kwargs=kwargs), **F32, what=f"{name} in float32")
 
 
@@ -197,7 +220,7 @@ def test_torch_optimizer_cuda(submission, rng, name, kwargs, dtype, tol):
     params, grads = _tensors(rng, 20, dtype=dtype)
     got = _student_trajectory(submission, name, [p.cuda() for p in params], [g.cuda() for g in grads], kwargs=kwargs)
     assert all(t.device.type == "cuda" and t.dtype == dtype for t in got), \
-        f"parameters must stay {dtype} on CUDA, got {[(t.dtype, str(t.device)) for t in got]}"
+        f"parameters must stay {dtype} on CUDA, got {', '.join(f'{t.dtype} on {t.device}' for t in got)}"
     want = _torch_expected(name, params, grads, kwargs=kwargs)
     assert_close(tuple(t.cpu() for t in got), want, **tol, what=f"{name} on CUDA ({dtype})")
 
