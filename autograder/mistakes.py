@@ -201,7 +201,7 @@ def diagnose(calls: list, reference: ReferenceNamespace, catalogue: list[Mistake
         return []
     truth = _replay(completed, reference)
     plumbing = _passed_back(completed)
-    seen = [_observed(call) for call in completed]
+    seen = [_observed(call, plumbing) for call in completed]
     explained: list[tuple[Mistake, list]] = []
     for m in catalogue:
         try:
@@ -280,11 +280,13 @@ def _parts(value: Any):
             yield from _parts(v)
 
 
-def _observed(call) -> Any:
-    """What the student's call produced: its value, and its arguments after it when inspected."""
+def _observed(call, plumbing: set[int] = frozenset()) -> Any:
+    """What the student's call produced: its value, and its arguments after it when inspected
+    (except those that were an earlier call's result: a cache is the student's own layout)."""
     if getattr(call, "args_after", None) is None:
         return call.value
-    return (call.value, call.args_after)
+    after = [_FAILED if id(before) in plumbing else arg for before, arg in zip(call.args, call.args_after)]
+    return (call.value, after + list(call.args_after[len(after):]))
 
 
 _FAILED = object()
@@ -406,7 +408,7 @@ def _walk(student: Any, variant: Any, reference: Any, opaque: set[int],
     """(distance to variant, distance to reference); None where no comparison is possible.
     ``leaf`` measures two leaves (default: the largest elementwise relative difference)."""
     leaf = leaf or _leaf
-    if id(student) in opaque:
+    if student is _FAILED or id(student) in opaque:
         return None, None
     if isinstance(student, (tuple, list, dict)):
         keys = list(student) if isinstance(student, dict) else list(range(len(student)))
