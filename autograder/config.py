@@ -31,6 +31,7 @@ class Limits:
     call_seconds: float = 10.0  # wall time of one call into student code (import included)
     cpu_seconds: float = 60.0  # CPU time of one worker process, all threads together
     memory_mb: int = 1024  # memory the worker may add on top of the preloaded libraries
+    gpu_memory_mb: int = 1024  # what torch's CUDA allocator may hold, per GPU (the context aside)
     processes: int = 64  # processes and threads the worker may have at once
     file_size_mb: int = 16  # largest file the worker may write
     output_bytes: int = 64 * 1024  # bytes the worker may print before it is stopped
@@ -47,7 +48,7 @@ class Limits:
 
     def worker_key(self) -> tuple:
         """The limits that are fixed when a worker starts (the others apply per call)."""
-        return (self.cpu_seconds, self.memory_mb, self.processes, self.file_size_mb)
+        return (self.cpu_seconds, self.memory_mb, self.gpu_memory_mb, self.processes, self.file_size_mb)
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import errors, wire
+from . import errors, sandbox, wire
 from .config import Limits
 
+MEMORY_POLL_SECONDS = 0.02  # how often the judge measures a watched worker's memory during a call
 READY_SECONDS = 60.0  # a fork server importing torch on a busy machine
 
 
@@ -53,6 +54,7 @@ class WorkerConn:
     overflowed: int = 0  # the output cap that was exceeded, if any
     copying: int = 0  # 1 from just before a chunk leaves the pipe until the output thread has stored it
     drain: threading.Thread | None = None
+    memory_cap: int | None = None  # bytes of resident memory, where the judge watches it
 
     def __post_init__(self) -> None:
         # Non-blocking: a call is one send and one receive, and the judge polls only when the
@@ -234,7 +236,8 @@ def _cpus() -> list[int] | None:
 
 def worker_env() -> dict[str, str]:
     """The environment a worker starts from: none of the grader's variables (tokens, paths) leak."""
-    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT")  # SYSTEMROOT: Windows needs it
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT",  # SYSTEMROOT: Windows needs it
+            "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "AUTOGRADER_MEMORY")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     return env
@@ -580,6 +583,12 @@ class Session:
                 raise errors.GraderFault(f"the sandbox could not start: {str(ready.raw.get('error'))[:500]}")
             conn.isolation = ready.raw.get("isolation", {})
             self.isolation = conn.isolation
+            if ready.raw.get("memory_watch"):
+                # What the worker holds now (libraries, the keeper) is its starting point.
+                base = sandbox.resident_bytes(conn.pid)
+                if base is None:
+                    raise errors.GraderFault("the worker's memory cannot be measured (no /proc)")
+                conn.memory_cap = base + conn.limits.memory_mb * 2**20
             reply = self._recv(conn, max(conn.limits.call_seconds - waited, 0.5), what="importing your modules")
         except errors.WorkerDied as exc:
             # A crash or hang at import happens again on every retry: remember it.
@@ -644,8 +653,14 @@ class Session:
                     return Reply(*frame)
                 if conn.reader.fill_ready(conn.sock):
                     continue  # on one CPU the worker usually answers before the judge runs again
-                if not conn.wait_readable(deadline - time.monotonic()):
-                    raise socket.timeout
+                left = deadline - time.monotonic()
+                if conn.memory_cap is None:
+                    if not conn.wait_readable(left):
+                        raise socket.timeout
+                elif not conn.wait_readable(min(left, MEMORY_POLL_SECONDS)):
+                    self._watch_memory(conn, what)
+                    if left <= MEMORY_POLL_SECONDS:
+                        raise socket.timeout
             except socket.timeout:
                 self._end_worker()
                 raise errors.WorkerDied(
@@ -654,6 +669,15 @@ class Session:
                 ) from None
             except (EOFError, ConnectionError, OSError, wire.WireError) as exc:
                 raise self._died(conn, exc, what) from None
+
+    def _watch_memory(self, conn: WorkerConn, what: object) -> None:
+        """Stop a worker whose resident memory went over its limit (where no memory cgroup can be
+        made and a GPU rules out an address-space limit)."""
+        held = sandbox.resident_bytes(conn.pid)
+        if held is not None and held > conn.memory_cap:
+            self._end_worker()
+            raise errors.WorkerDied(f"used more than the memory limit of {conn.limits.memory_mb} MiB "
+                                    f"and was stopped {_while(what)}")
 
     def _died(self, conn: WorkerConn, exc: BaseException, what: object) -> errors.WorkerDied:
         if isinstance(exc, wire.WireError):

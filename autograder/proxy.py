@@ -379,6 +379,10 @@ def _problem(info: dict, target: Remote, args: tuple = (), limits: Limits | None
         # rlimit, and going over it raises MemoryError instead of ending the worker.
         return errors.StudentException(f"{who} ran out of memory: it asked for more than the memory limit of "
                                        f"{limits.memory_mb} MiB allows (MemoryError){where}")
+    if info.get("type") == "OutOfMemoryError" and limits is not None:
+        # torch's CUDA allocator, capped per worker: several workers share one GPU.
+        return errors.StudentException(f"{who} ran out of GPU memory: it asked for more than the GPU memory limit "
+                                       f"of {limits.gpu_memory_mb} MiB allows (torch.OutOfMemoryError){where}")
     return errors.StudentException(f"{who} raised {kind}: {message}{where}")
 
 

@@ -29,7 +29,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
+import glob
 import os
+import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -295,6 +298,7 @@ def enter(plan: Plan) -> tuple[str, dict]:
         workdir = _fallback_workdir(plan, uid if is_root else None)
 
     record.update(_rlimits(limits, plan.cgroups, uid_is_own=is_root, already_running=already_running))
+    record["gpu"] = cap_gpu_memory(limits) or "none on this machine"
 
     if is_root:
         os.setgroups([])
@@ -671,7 +675,100 @@ def spawned_rlimits(limits: Limits) -> dict[str, str]:
             "output": f"{limits.output_bytes} bytes, counted by the judge",
             "wall_time": f"{limits.call_seconds:g} s per call, enforced by the judge",
         }
-    return _rlimits(limits, {}, uid_is_own=False)
+    return _rlimits(limits, {}, uid_is_own=False) | {"gpu": cap_gpu_memory(limits) or "none on this machine"}
+
+
+MEMORY_WATCHED = "resident memory watched by the judge"
+
+
+def memory_watched() -> str | None:
+    """Why the worker's memory is watched by the judge instead of capped by RLIMIT_AS (used where
+    no memory cgroup can be made), or None. CUDA reserves far more address space than it uses, so
+    an address-space limit stops it from starting: where a GPU is present, the judge measures
+    the worker's resident memory instead. ``AUTOGRADER_MEMORY=watch`` asks for the watch anywhere."""
+    if os.environ.get("AUTOGRADER_MEMORY") == "watch":
+        return "asked for by AUTOGRADER_MEMORY=watch"
+    if gpu_nodes():
+        return "a GPU is present, and CUDA cannot start under an address-space limit"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_nodes() -> tuple[str, ...]:
+    """The GPU compute device nodes of this machine (CUDA's nvidia*, ROCm's kfd)."""
+    try:
+        return tuple(sorted(n for n in os.listdir("/dev") if n.startswith(("nvidia", "kfd"))))
+    except OSError:
+        return ()
+
+
+def resident_bytes(pid: int) -> int | None:
+    """The memory a process and all its descendants hold: anonymous and shared-memory pages
+    (page cache and the libraries' file pages aside). None if ``pid`` cannot be read."""
+    total, seen, todo = 0, set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/status", "rb") as f:
+                for line in f:
+                    if line.startswith((b"RssAnon:", b"RssShmem:")):
+                        total += int(line.split()[1]) * 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", "rb") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            if p == pid:
+                return None
+    return total
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_description() -> str | None:
+    """The GPUs, driver and CUDA of this machine, read without starting CUDA (from the driver's
+    /proc files and torch's build); None without a GPU."""
+    if not gpu_nodes():
+        return None
+    models = []
+    for info in sorted(glob.glob("/proc/driver/nvidia/gpus/*/information")):
+        try:
+            with open(info) as f:
+                models += [line.split(":", 1)[1].strip() for line in f if line.startswith("Model:")]
+        except OSError:
+            pass
+    driver = None
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            match = re.search(r"Kernel Module(?: for \S+)?\s+(\d+[.\d]*)", f.read())
+            driver = match.group(1) if match else None
+    except OSError:
+        pass
+    torch = sys.modules.get("torch")
+    cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    parts = [", ".join(models) or "a GPU (" + ", ".join(gpu_nodes()) + ")"]
+    parts.append(f"driver {driver}" if driver else "driver version unknown")
+    parts.append(f"CUDA {cuda} (torch's build)" if cuda else "torch built without CUDA")
+    return "; ".join(parts)
+
+
+def cap_gpu_memory(limits: Limits) -> str | None:
+    """Cap what torch's CUDA allocator may hold in this worker, applied when (if ever) the
+    worker starts CUDA: starting it here would cost every worker a CUDA context."""
+    torch = sys.modules.get("torch")
+    description = gpu_description()
+    if description is None or torch is None or not getattr(torch.version, "cuda", None):
+        return None
+    cap = limits.gpu_memory_mb * 2**20
+
+    def apply() -> None:
+        for device in range(torch.cuda.device_count()):
+            total = torch.cuda.get_device_properties(device).total_memory
+            torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total), device)
+
+    torch.cuda._lazy_call(apply)
+    return f"{description}; torch's CUDA allocator capped at {limits.gpu_memory_mb} MiB per device"
 
 
 def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool,
@@ -688,6 +785,9 @@ def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool,
     _setrlimit(resource.RLIMIT_CORE, 0, 0)
     if "memory" in cgroups:
         record["memory"] = f"cgroup memory limit {limits.memory_mb} MiB"
+    elif memory_watched():
+        record["memory"] = (f"{MEMORY_WATCHED}: {limits.memory_mb} MiB above the preloaded libraries "
+                            f"({memory_watched()})")
     else:
         base = _vm_size()
         cap = base + limits.memory_mb * 2**20
@@ -797,7 +897,9 @@ def _seccomp() -> str:
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
-    return {
+    # The GPUs the course staff chose for grading (read by CUDA when the worker starts it).
+    chosen = {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES") if k in os.environ}
+    return chosen | {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,
         "TMPDIR": "/tmp",

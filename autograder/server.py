@@ -66,7 +66,8 @@ def preload() -> dict:
     # Workers cannot read the package's files once sandboxed: load every probe module now.
     for found in pkgutil.iter_modules(probes.__path__, probes.__name__ + "."):
         importlib.import_module(found.name)
-    _warm_up(info)
+    _warm_up(info, autograd=False)
+    sandbox.gpu_description()  # read once here, before the workers' sandboxes hide /proc/driver
 
     # Everything loaded so far lives as long as the server: keep the collector away
     # from it, so that a worker's collections never touch (and copy) inherited pages.
@@ -75,15 +76,20 @@ def preload() -> dict:
     return info
 
 
-def _warm_up(info: dict) -> None:
-    """Run the paths every worker takes (numpy and torch ops, autograd, the probes, the wire) once.
+def _warm_up(info: dict, autograd: bool) -> None:
+    """Run the paths every worker takes (numpy and torch ops, the probes, the wire, and with
+    ``autograd`` backward passes) once.
 
     In the server, before any fork, their first use builds caches (ufunc loops,
-    torch's dispatcher and autograd tables) that every worker then inherits. In
-    a spare worker, waiting for its submission, the same run takes the
-    copy-on-write faults of the pages those paths touch, off the judge's clock.
-    Single-threaded, so the second fork trap does not apply: with one thread
-    no pool exists, and CPU autograd runs on the calling thread.
+    torch's dispatcher) that every worker then inherits. In a spare worker,
+    waiting for its submission, the same run takes the copy-on-write faults of
+    the pages those paths touch, off the judge's clock. Single-threaded, so the
+    first fork trap does not apply: with one thread no pool exists.
+
+    Never autograd in the server (``autograd=False``): on a CUDA build the first
+    backward starts the engine's per-device threads and touches CUDA, and every
+    child forked after it fails its own backward ("Unable to handle autograd's
+    threading in combination with fork-based multiprocessing").
     """
     import numpy as np
 
@@ -97,18 +103,29 @@ def _warm_up(info: dict) -> None:
     if info.get("torch"):
         import torch
 
-        t = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
-        out = (torch.sigmoid(t) @ t.T).tanh() + torch.relu(t).sum()
-        out.backward(torch.ones_like(out))
-        torch.autograd.grad((t * t).sum(), t)
-        values += [t.detach(), t.grad, torch.softmax(t.detach().float(), dim=1),
-                   probes.vjp(torch.sigmoid, (t.detach(),), torch.ones(3, 4, dtype=torch.float64)),
-                   probes.jacobian(torch.tanh, (t.detach()[0],))]
+        t = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(3, 4)
+        values += [t, (torch.sigmoid(t) @ t.T).tanh() + torch.relu(t).sum(), torch.softmax(t.float(), dim=1)]
+        if autograd:
+            values += [check_autograd(),
+                       probes.vjp(torch.sigmoid, (t,), torch.ones(3, 4, dtype=torch.float64)),
+                       probes.jacobian(torch.tanh, (t[0],))]
     tree, buffers = wire.encode(values)
     reader = wire.FrameReader()
     reader.feed(wire.pack({"op": "call", "value": tree}, buffers))
     msg, got = reader.next_frame()
     wire.decode(msg["value"], got)
+
+
+def check_autograd():
+    """A backward pass and an autograd.grad on the CPU; raises if autograd cannot run here
+    (a server that started autograd before forking leaves every worker so)."""
+    import torch
+
+    t = torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(3, 4).requires_grad_(True)
+    out = (torch.sigmoid(t) @ t.T).tanh() + torch.relu(t).sum()
+    out.backward(torch.ones_like(out))
+    torch.autograd.grad((t * t).sum(), t)
+    return t.grad
 
 
 _TORCH_LAZY = (
@@ -342,8 +359,11 @@ def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
     reader = wire.FrameReader()
     try:
         workdir, record = sandbox.enter(plan)
+        torch_loaded = "torch" in sys.modules
         if spare:
-            _warm_up({"torch": "torch" in sys.modules})  # this process's own copies of hot pages
+            _warm_up({"torch": torch_loaded}, autograd=True)  # this process's own copies of hot pages
+        elif torch_loaded:
+            check_autograd()  # before any student code: a failure here is the grader's
         sandbox.lock_down(record, plan.cpus)
         msg, buffers = wire.recv(sock, reader)
         if msg.get("op") != "activate" or len(buffers) != 1:
@@ -354,7 +374,8 @@ def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
     except Exception as exc:  # noqa: BLE001
         wire.send(sock, {"op": "ready", "ok": False, "error": f"sandbox failed: {exc}"})
         os._exit(71)
-    wire.send(sock, {"op": "ready", "ok": True, "isolation": record})
+    wire.send(sock, {"op": "ready", "ok": True, "isolation": record,
+                     "memory_watch": record.get("memory", "").startswith(sandbox.MEMORY_WATCHED)})
     Worker(sock, modules, workdir, plan.limits.cpu_seconds, reader).serve()
     os._exit(0)
 

@@ -197,6 +197,10 @@ def segfault():
 def hog_memory(mb):
     return len(bytearray(mb * 2**20))
 
+def address_space_limit():
+    import resource
+    return resource.getrlimit(resource.RLIMIT_AS)[0]
+
 def shout(n):
     for _ in range(n):
         print("x" * 1000)
@@ -983,6 +987,77 @@ def test_a_memory_error_names_the_memory_limit():
     problem = _problem({"type": "MemoryError", "message": "ran out of memory (MemoryError)"}, target, (), LIMITS)
     assert problem.message == ("mod.hoard ran out of memory: it asked for more than the memory limit of 256 MiB "
                                "allows (MemoryError)")
+
+
+def test_a_watched_worker_over_its_memory_limit_is_stopped(submission_dir, monkeypatch):
+    """Where a GPU rules out an address-space limit and no memory cgroup can be made, the judge
+    measures the worker's resident memory during each call (forced here: no GPU, no cgroup)."""
+    monkeypatch.setenv("AUTOGRADER_MEMORY", "watch")
+    session = Session(submission_dir, ["mod"], LIMITS, [], "spawn")
+    p = SubmissionProxy(session, ["mod"], LIMITS)
+    p.new_test(LIMITS)
+    try:
+        assert p.address_space_limit() == -1  # CUDA could start
+        assert p.hog_memory(64) == 64 * 2**20
+        assert session.isolation["memory"].startswith("resident memory watched by the judge: 256 MiB")
+        with pytest.raises(errors.WorkerDied, match="used more than the memory limit of 256 MiB and was stopped"):
+            p.hog_memory(2048)
+        assert p.hog_memory(16) == 16 * 2**20  # a fresh worker
+    finally:
+        session.close()
+
+
+def test_without_a_gpu_the_record_says_so_and_no_gpu_memory_is_capped(proxy):
+    from autograder import sandbox
+
+    if sandbox.gpu_nodes():
+        pytest.skip("this machine has a GPU")
+    assert proxy.double(1.0) == 2.0
+    assert proxy._session.isolation["gpu"] == "none on this machine"
+
+
+def test_running_out_of_gpu_memory_names_the_gpu_memory_limit():
+    from autograder.proxy import Remote, _problem
+
+    target = Remote(None, "module:mod", ((".", "conv"),))
+    problem = _problem({"type": "OutOfMemoryError", "message": "CUDA out of memory. Tried to allocate 2.00 GiB"},
+                       target, (), LIMITS)
+    assert problem.message == ("mod.conv ran out of GPU memory: it asked for more than the GPU memory limit of "
+                               "1024 MiB allows (torch.OutOfMemoryError)")
+
+
+def test_the_fork_server_never_runs_autograd_or_cuda_and_its_workers_can(tmp_path):
+    """On a CUDA build the first backward starts autograd's device threads and touches CUDA, and
+    every process forked after it fails its own backward: the server's preload must do neither,
+    and stay one thread."""
+    import subprocess
+
+    script = textwrap.dedent("""
+        import os, sys, torch
+        calls = []
+        for owner, name in [(torch.autograd, "backward"), (torch.autograd, "grad"), (torch.Tensor, "backward")]:
+            original = getattr(owner, name)
+            def spy(*a, _original=original, _name=name, **k):
+                calls.append(_name)
+                return _original(*a, **k)
+            setattr(owner, name, spy)
+        from autograder import server
+        server.preload()
+        print("autograd calls", calls)
+        print("cuda initialised", torch.cuda.is_initialized())
+        print("threads", len(os.listdir("/proc/self/task")))
+        child = os.fork()
+        if child == 0:
+            server.check_autograd()
+            os._exit(0 if not torch.cuda.is_initialized() else 3)
+        print("child", os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+    """)
+    from autograder.isolate import worker_env
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env=worker_env())  # the server's environment: one BLAS thread
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["autograd calls []", "cuda initialised False", "threads 1", "child 0"]
 
 
 def test_the_cpu_limit_ends_a_spinning_call_and_says_so(student):
