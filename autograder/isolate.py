@@ -38,6 +38,7 @@ from . import errors, sandbox, wire
 from .config import Limits
 
 MEMORY_POLL_SECONDS = 0.02  # how often the judge measures a watched worker's memory during a call
+PROPORTIONAL_SECONDS = 0.2  # ...and at most how often its proportional size, where the resident one is over
 READY_SECONDS = 60.0  # a fork server importing torch on a busy machine
 
 
@@ -54,7 +55,9 @@ class WorkerConn:
     overflowed: int = 0  # the output cap that was exceeded, if any
     copying: int = 0  # 1 from just before a chunk leaves the pipe until the output thread has stored it
     drain: threading.Thread | None = None
-    memory_cap: int | None = None  # bytes of resident memory, where the judge watches it
+    memory_cap: int | None = None  # bytes the worker may add, where the judge watches its memory
+    memory_base: tuple[int, int | None] = (0, None)  # (resident, proportional) bytes when it was ready
+    memory_checked: float = 0.0  # when its proportional size was last read
 
     def __post_init__(self) -> None:
         # Non-blocking: a call is one send and one receive, and the judge polls only when the
@@ -588,7 +591,8 @@ class Session:
                 base = sandbox.resident_bytes(conn.pid)
                 if base is None:
                     raise errors.GraderFault("the worker's memory cannot be measured (no /proc)")
-                conn.memory_cap = base + conn.limits.memory_mb * 2**20
+                conn.memory_base = (base, sandbox.resident_bytes(conn.pid, proportional=True))
+                conn.memory_cap = conn.limits.memory_mb * 2**20
             reply = self._recv(conn, max(conn.limits.call_seconds - waited, 0.5), what="importing your modules")
         except errors.WorkerDied as exc:
             # A crash or hang at import happens again on every retry: remember it.
@@ -674,10 +678,22 @@ class Session:
         """Stop a worker whose resident memory went over its limit (where no memory cgroup can be
         made and a GPU rules out an address-space limit)."""
         held = sandbox.resident_bytes(conn.pid)
-        if held is not None and held > conn.memory_cap:
-            self._end_worker()
-            raise errors.WorkerDied(f"used more than the memory limit of {conn.limits.memory_mb} MiB "
-                                    f"and was stopped {_while(what)}")
+        if held is None or held - conn.memory_base[0] <= conn.memory_cap:
+            return
+        # Resident sizes count a page shared by a fork once per process: a worker that forked may
+        # hold far less than they add up to. Its proportional size decides (a costly read: at
+        # most every PROPORTIONAL_SECONDS).
+        if conn.memory_base[1] is not None:
+            now = time.monotonic()
+            if now - conn.memory_checked < PROPORTIONAL_SECONDS:
+                return
+            conn.memory_checked = now
+            held = sandbox.resident_bytes(conn.pid, proportional=True)
+            if held is None or held - conn.memory_base[1] <= conn.memory_cap:
+                return
+        self._end_worker()
+        raise errors.WorkerDied(f"used more than the memory limit of {conn.limits.memory_mb} MiB "
+                                f"and was stopped {_while(what)}")
 
     def _died(self, conn: WorkerConn, exc: BaseException, what: object) -> errors.WorkerDied:
         if isinstance(exc, wire.WireError):

@@ -702,9 +702,16 @@ def gpu_nodes() -> tuple[str, ...]:
         return ()
 
 
-def resident_bytes(pid: int) -> int | None:
+def resident_bytes(pid: int, proportional: bool = False) -> int | None:
     """The memory a process and all its descendants hold: anonymous and shared-memory pages
-    (page cache and the libraries' file pages aside). None if ``pid`` cannot be read."""
+    (the libraries' file pages aside). None if ``pid`` cannot be read.
+
+    By default the resident size, cheap to read (``/proc/<pid>/status``) but counting a page
+    shared by several of the processes (a fork's copy-on-write pages) once for each. With
+    ``proportional``, each shared page is split among the processes that share it
+    (``smaps_rollup``'s Pss), so a fork costs nothing until its pages are written: exact, but
+    about a millisecond per process."""
+    fields = (b"Pss_Anon:", b"Pss_Shmem:") if proportional else (b"RssAnon:", b"RssShmem:")
     total, seen, todo = 0, set(), [pid]
     while todo:
         p = todo.pop()
@@ -712,9 +719,9 @@ def resident_bytes(pid: int) -> int | None:
             continue
         seen.add(p)
         try:
-            with open(f"/proc/{p}/status", "rb") as f:
+            with open(f"/proc/{p}/smaps_rollup" if proportional else f"/proc/{p}/status", "rb") as f:
                 for line in f:
-                    if line.startswith((b"RssAnon:", b"RssShmem:")):
+                    if line.startswith(fields):
                         total += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children", "rb") as f:

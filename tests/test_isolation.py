@@ -197,6 +197,17 @@ def segfault():
 def hog_memory(mb):
     return len(bytearray(mb * 2**20))
 
+def forks_holding(n, seconds):
+    children = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(seconds)
+            os._exit(0)
+        children.append(pid)
+    time.sleep(seconds)
+    return sum(os.waitpid(pid, 0)[1] == 0 for pid in children)
+
 def address_space_limit():
     import resource
     return resource.getrlimit(resource.RLIMIT_AS)[0]
@@ -1003,6 +1014,9 @@ def test_a_watched_worker_over_its_memory_limit_is_stopped(submission_dir, monke
         with pytest.raises(errors.WorkerDied, match="used more than the memory limit of 256 MiB and was stopped"):
             p.hog_memory(2048)
         assert p.hog_memory(16) == 16 * 2**20  # a fresh worker
+        # Forks share their pages: their resident sizes add up to more than the limit, what
+        # they hold does not.
+        assert p.forks_holding(4, 0.5) == 4
     finally:
         session.close()
 
