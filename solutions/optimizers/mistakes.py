@@ -449,6 +449,40 @@ class SGDDampenedBuffer(torch.optim.Optimizer):
         return loss
 
 
+@mistake("optimizers_torch.Adam", "torch Adam epsilon inside the square root",
+         hint="torch.optim.Adam (and this assignment) adds eps OUTSIDE the root: "
+              "p - lr * m_hat / (sqrt(v_hat) + eps), not sqrt(v_hat + eps).")
+class AdamEpsInsideSqrt(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                m_hat = state["exp_avg"] / (1 - beta1 ** t)
+                v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
+                p.addcdiv_(m_hat, (v_hat + group["eps"]).sqrt(), value=-group["lr"])
+        return loss
+
+
 @mistake("optimizers_torch.Adam", "torch Adam without bias correction",
          hint="Divide m by 1 - beta1**step and v by 1 - beta2**step before the update.")
 class AdamNoBiasCorrection(torch.optim.Optimizer):
