@@ -398,3 +398,17 @@ class AffineFunctionMeanBias(torch.autograd.Function):
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
         return grad_output @ w.t(), x.t() @ grad_output, grad_output.mean(dim=0)
+
+
+@mistake("backprop_torch.AffineFunction", "AffineFunction grad_w transposed: grad_output.t() @ x, of shape (M, D) instead of (D, M)",
+         hint="grad_w has the shape of w, (D, M): x.t() @ grad_output.")
+class AffineFunctionTransposedWeightGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        return x @ w + b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        return grad_output @ w.t(), grad_output.t() @ x, grad_output.sum(dim=0)

@@ -52,6 +52,37 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     return out, cache
 
 
+@mistake("batchnorm_forward", "batch mean computed in float64 (x.mean(axis=0, dtype=np.float64)): float64 results for float32 x",
+         hint="Keep x's dtype: x.mean(axis=0) is already accumulated carefully (pairwise summation) and returns "
+              "float32 for float32 x; a float64 mean turns x - mu, the output, the cache and the running "
+              "averages into float64, and a float32 network must stay float32.")
+def batchnorm_forward(x, gamma, beta, bn_param):  # noqa: F811
+    mode = bn_param["mode"]
+    if mode not in ("train", "test"):
+        raise ValueError(f'invalid batchnorm mode "{mode}"')
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=0, dtype=np.float64)
+        xmu = x - mu
+        var = (xmu * xmu).mean(axis=0)
+        std = np.sqrt(var + eps)
+        x_hat = xmu / std
+        out = gamma * x_hat + beta
+        cache = (x_hat, xmu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+        cache = None
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
 @mistake("batchnorm_forward", "running-average weights swapped (momentum on the batch statistic)",
          hint="In this assignment momentum is the weight of the OLD value: "
               "running = momentum * running + (1 - momentum) * batch, with momentum 0.9 by default "
@@ -591,6 +622,39 @@ class BatchNorm1dNoSingleValueCheck(nn.Module):
             with torch.no_grad():
                 self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
                 self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1) if n > 1 else float("inf")))
+        else:
+            mean, var = self.running_mean, self.running_var
+        x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
+        return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
+
+
+@mistake("batchnorm_torch.BatchNorm1d",
+         "BatchNorm1d running statistics kept as plain tensor attributes, not registered buffers",
+         hint="self.running_mean = torch.zeros(...) is invisible to the module: .to(), .double() and .cuda() "
+              "do not convert it, and state_dict() does not save it. Register them: "
+              "self.register_buffer('running_mean', torch.zeros(num_features, **factory)).")
+class BatchNorm1dPlainAttributes(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.ones(num_features, **factory))
+        self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+        self.running_mean = torch.zeros(num_features, **factory)
+        self.running_var = torch.ones(num_features, **factory)
+
+    def forward(self, x):
+        dims = [0] + list(range(2, x.dim()))
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        if self.training:
+            n = x.numel() // x.shape[1]
+            if n <= 1:
+                raise ValueError("expected more than 1 value per channel when training")
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * (n / (n - 1)))
         else:
             mean, var = self.running_mean, self.running_var
         x_hat = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)

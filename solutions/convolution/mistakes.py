@@ -120,6 +120,31 @@ def conv_backward_naive(dout, cache):
     return dx, dw, db
 
 
+@mistake("conv_backward_naive", "dx returned with the padding (the gradient of the padded input, not of x)",
+         hint="dx must have the shape of x: accumulate into the padded array, then cut the padding off "
+              "with dxp[:, :, pad_h:pad_h + H, pad_w:pad_w + W].")
+def conv_backward_naive(dout, cache):  # noqa: F811
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, H_out, W_out = dout.shape
+    stride_h, stride_w = pair(conv_param["stride"])  # noqa: F821
+    pad_h, pad_w = pair(conv_param["pad"])  # noqa: F821
+    xp = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (pad_w, pad_w)))
+    dxp = np.zeros_like(xp, dtype=np.result_type(xp, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(w, dout))
+    for n in range(N):
+        for i in range(H_out):
+            for j in range(W_out):
+                top, left = i * stride_h, j * stride_w
+                g = dout[n, :, i, j]
+                window = xp[n, :, top:top + HH, left:left + WW]
+                dxp[n, :, top:top + HH, left:left + WW] += np.tensordot(g, w, axes=1)
+                dw += g[:, None, None, None] * window
+    db = dout.sum(axis=(0, 2, 3))
+    return dxp, dw, db
+
+
 @mistake("conv_backward_naive", "stride ignored in backward (windows taken at i, j instead of i * stride, j * stride)",
          hint="The backward pass must visit the same windows as the forward pass: output (i, j) read the "
               "window starting at row i * stride and column j * stride.")
@@ -223,6 +248,22 @@ def conv_backward_im2col(dout, cache):
     return dx, dw, db
 
 
+@mistake("conv_backward_im2col", "dw computed as (C * KH * KW, F) and reshaped to w.shape (the weight gradient transposed)",
+         hint="dw[f, k] = sum over n and p of dout_rows[n, f, p] * cols[n, k, p]: contract dout_rows with cols "
+              "in that order, np.tensordot(dout_rows, cols, axes=([0, 2], [0, 2])), which gives (F, C * KH * KW); "
+              "the other order gives its transpose, which reshape(w.shape) scrambles without an error.")
+def conv_backward_im2col(dout, cache):  # noqa: F811
+    x_shape, w, cols, conv_param = cache
+    F, _, HH, WW = w.shape
+    N = dout.shape[0]
+    dout_rows = dout.reshape(N, F, -1)
+    db = dout.sum(axis=(0, 2, 3))
+    dw = np.tensordot(cols, dout_rows, axes=([0, 2], [0, 2])).reshape(w.shape)
+    dcols = np.matmul(w.reshape(F, -1).T, dout_rows)
+    dx = col2im(dcols, x_shape, HH, WW, conv_param)  # noqa: F821
+    return dx, dw, db
+
+
 # ---------------------------------------------------------------- pooling
 
 
@@ -259,6 +300,26 @@ def max_pool_backward_naive(dout, cache):  # noqa: F811
             window = x[:, :, i * s:i * s + PH, j * s:j * s + PW]
             mask = window == window.max(axis=(2, 3), keepdims=True)
             dx[:, :, i * s:i * s + PH, j * s:j * s + PW] += mask * dout[:, :, i:i + 1, j:j + 1]
+    return dx
+
+
+@mistake("max_pool_backward_naive", "max-pool gradient sent to the last tied maximum instead of the first",
+         hint="The tie rule of this assignment: the whole gradient goes to the FIRST maximum of the window in "
+              "row-major order, which is what np.argmax of the flattened window returns.")
+def max_pool_backward_naive(dout, cache):  # noqa: F811
+    x, pool_param = cache
+    N, C, H, W = x.shape
+    PH, PW, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    _, _, H_out, W_out = dout.shape
+    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x[n, c, i * s:i * s + PH, j * s:j * s + PW]
+                    last = window.size - 1 - np.argmax(window.ravel()[::-1])
+                    di, dj = np.unravel_index(last, window.shape)
+                    dx[n, c, i * s + di, j * s + dj] += dout[n, c, i, j]
     return dx
 
 
@@ -325,6 +386,40 @@ class Conv2dFunctionMeanWeightGrad(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None
 
 
+@mistake("convolution_torch.Conv2dFunction",
+         "Conv2dFunction grad_w computed as (C * KH * KW, F) and reshaped to w.shape (the weight gradient transposed)",
+         hint="grad_w[f, k] = sum over n and p of g[n, f, p] * cols[n, k, p], that is g @ cols.transpose(1, 2), "
+              "of shape (N, F, C * KH * KW); cols @ g.transpose(1, 2) is its transpose, which reshape(w.shape) "
+              "scrambles without an error.")
+class Conv2dFunctionTransposedWeightGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, b, stride=1, pad=0):
+        stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        pad = (pad, pad) if isinstance(pad, int) else tuple(pad)
+        N, C, H, W = x.shape
+        Fn, _, HH, WW = w.shape
+        H_out = 1 + (H + 2 * pad[0] - HH) // stride[0]
+        W_out = 1 + (W + 2 * pad[1] - WW) // stride[1]
+        cols = F.unfold(x, (HH, WW), padding=pad, stride=stride)
+        out = w.reshape(Fn, -1) @ cols + b.reshape(1, Fn, 1)
+        ctx.save_for_backward(cols, w)
+        ctx.geometry = (H, W, stride, pad)
+        return out.reshape(N, Fn, H_out, W_out)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        cols, w = ctx.saved_tensors
+        H, W, stride, pad = ctx.geometry
+        Fn, _, HH, WW = w.shape
+        N = grad_output.shape[0]
+        g = grad_output.reshape(N, Fn, -1)
+        grad_b = grad_output.sum(dim=(0, 2, 3))
+        grad_w = (cols @ g.transpose(1, 2)).sum(dim=0).reshape(w.shape)
+        dcols = w.reshape(Fn, -1).t() @ g
+        grad_x = F.fold(dcols, (H, W), (HH, WW), padding=pad, stride=stride)
+        return grad_x, grad_w, grad_b, None, None
+
+
 # ----------------------------------------------------------------- Conv2d
 
 
@@ -356,6 +451,24 @@ class Conv2dZeroBias(torch.nn.Module):
         k = 1 / math.sqrt(in_channels * KH * KW)
         self.weight = torch.nn.Parameter(torch.empty(out_channels, in_channels, KH, KW).uniform_(-k, k))
         self.bias = torch.nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x):
+        return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)
+
+
+@mistake("convolution_torch.Conv2d", "Conv2d weights drawn from the normal N(0, k^2) instead of U(-k, k)",
+         hint="torch.nn.Conv2d draws every weight uniformly from [-k, k], k = 1 / sqrt(in_channels * KH * KW): "
+              "torch.empty(...).uniform_(-k, k). torch.randn(...) * k has the right scale but another "
+              "distribution, with values beyond k.")
+class Conv2dNormalInit(torch.nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
+        super().__init__()
+        pair = lambda v: (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))  # noqa: E731
+        KH, KW = pair(kernel_size)
+        self.stride, self.padding = pair(stride), pair(padding)
+        k = 1 / math.sqrt(in_channels * KH * KW)
+        self.weight = torch.nn.Parameter(torch.randn(out_channels, in_channels, KH, KW) * k)
+        self.bias = torch.nn.Parameter(torch.empty(out_channels).uniform_(-k, k))
 
     def forward(self, x):
         return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)

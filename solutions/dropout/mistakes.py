@@ -155,6 +155,26 @@ def dropout_forward(x, dropout_param):  # noqa: F811
     return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
 
 
+@mistake("dropout_forward", "mask drawn from numpy's legacy global generator (np.random.seed(seed); np.random.rand)",
+         hint="The seed convention of this assignment is a generator of its own: "
+              "rng = np.random.default_rng(seed); keep = rng.random(x.shape) >= p. np.random.seed and "
+              "np.random.rand (the old CS231n code) draw another stream, and change numpy's global state.")
+def dropout_forward(x, dropout_param):  # noqa: F811
+    from types import SimpleNamespace  # as in the reference: validate runs this source alone
+
+    p, mode = float(dropout_param["p"]), dropout_param["mode"]
+    variant = dropout_param.get("variant", "inverted")
+    if mode == "train":
+        if dropout_param.get("seed") is not None:
+            np.random.seed(dropout_param["seed"])
+        keep = np.random.rand(*x.shape) >= p
+        scale = (1.0 / (1.0 - p) if p < 1.0 else 0.0) if variant == "inverted" else 1.0
+        mask = keep.astype(x.dtype) * scale
+    else:
+        mask = 1.0 if variant == "inverted" else 1.0 - p
+    return x * mask, SimpleNamespace(p=p, mode=mode, variant=variant, mask=mask)
+
+
 # ---------------------------------------------------------------- test mode
 
 

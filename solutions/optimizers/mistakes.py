@@ -236,6 +236,13 @@ def step_decay(step, base_lr, step_size, gamma=0.1):
     return base_lr * gamma ** (step / step_size)
 
 
+@mistake("step_decay", "step decay one step early (gamma ** ((step + 1) // step_size))",
+         hint="Step 0 is the first step: the first drop comes at step == step_size, so the exponent is "
+              "step // step_size, with no + 1.")
+def step_decay(step, base_lr, step_size, gamma=0.1):  # noqa: F811
+    return base_lr * gamma ** ((step + 1) // step_size)
+
+
 @mistake("cosine_decay", "cosine decay not held at min_lr after total_steps",
          hint="After total_steps the learning rate stays at min_lr; the raw formula climbs back up.")
 def cosine_decay(step, base_lr, total_steps, min_lr=0.0):
@@ -373,6 +380,106 @@ class SGDBufferAttribute(torch.optim.Optimizer):
                     buf = self.buffers[p].mul_(group["momentum"]).add_(g)
                     g = g.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
                 p.add_(g, alpha=-group["lr"])
+        return loss
+
+
+@mistake("optimizers_torch.SGD", "torch SGD ignores the group's lr (uses self.defaults['lr'])",
+         hint="Read every hyperparameter from the parameter group (group['lr']): groups may have "
+              "learning rates of their own; the constructor's arguments are only the defaults.")
+class SGDDefaultsLr(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, momentum = self.defaults["lr"], group["momentum"]
+            nesterov, weight_decay = group["nesterov"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if weight_decay != 0:
+                    g = g.add(p, alpha=weight_decay)
+                if momentum != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    buf = state["momentum_buffer"]
+                    buf.mul_(momentum).add_(g)
+                    g = g.add(buf, alpha=momentum) if nesterov else buf
+                p.add_(g, alpha=-lr)
+        return loss
+
+
+@mistake("optimizers_torch.SGD", "torch SGD momentum buffer as an average (buf = momentum * buf + (1 - momentum) * g)",
+         hint="torch.optim.SGD (dampening 0) sums the gradients: buf = momentum * buf + g. "
+              "Scaling g by 1 - momentum makes the steps 1 - momentum times too small.")
+class SGDDampenedBuffer(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, momentum = group["lr"], group["momentum"]
+            nesterov, weight_decay = group["nesterov"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if weight_decay != 0:
+                    g = g.add(p, alpha=weight_decay)
+                if momentum != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    buf = state["momentum_buffer"]
+                    buf.mul_(momentum).add_(g, alpha=1 - momentum)
+                    g = g.add(buf, alpha=momentum) if nesterov else buf
+                p.add_(g, alpha=-lr)
+        return loss
+
+
+@mistake("optimizers_torch.Adam", "torch Adam epsilon inside the square root",
+         hint="torch.optim.Adam (and this assignment) adds eps OUTSIDE the root: "
+              "p - lr * m_hat / (sqrt(v_hat) + eps), not sqrt(v_hat + eps).")
+class AdamEpsInsideSqrt(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                m_hat = state["exp_avg"] / (1 - beta1 ** t)
+                v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
+                p.addcdiv_(m_hat, (v_hat + group["eps"]).sqrt(), value=-group["lr"])
         return loss
 
 

@@ -481,14 +481,17 @@ def test_affine_function_forward(submission, reference, rng):
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 def test_affine_function_vjp(submission, reference, rng, dtype, tol):
     N, D, M = int(rng.integers(2, 8)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
-    x, w, b = (torch.tensor(rng.normal(size=s), dtype=dtype) for s in [(N, D), (D, M), (M,)])
-    g = torch.tensor(rng.normal(size=(N, M)), dtype=dtype)
-    _, grads = submission.vjp(submission.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
-    _, ref_grads = _ref_vjp(reference.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
-    for name, got, exp in zip(["x", "w", "b"], grads, ref_grads):
-        assert got is not None, f"no gradient for {name}"
-        assert got.dtype == dtype, f"grad of {name} must be {dtype}, got {got.dtype}"
-        assert_close(got, exp, **tol, what=f"AffineFunction backward (grad of {name})")
+    # A square w first: autograd rejects a grad_w of the wrong shape before it returns, so only a
+    # square w shows what a transposed grad_w holds (and lets the grader name that mistake).
+    for D_, M_ in [(D + 1, D + 1), (D, M)]:
+        x, w, b = (torch.tensor(rng.normal(size=s), dtype=dtype) for s in [(N, D_), (D_, M_), (M_,)])
+        g = torch.tensor(rng.normal(size=(N, M_)), dtype=dtype)
+        _, grads = submission.vjp(submission.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
+        _, ref_grads = _ref_vjp(reference.backprop_torch.AffineFunction.apply, (x, w, b), (g,))
+        for name, got, exp in zip(["x", "w", "b"], grads, ref_grads):
+            assert got is not None, f"no gradient for {name}"
+            assert got.dtype == dtype, f"grad of {name} must be {dtype}, got {got.dtype}"
+            assert_close(got, exp, **tol, what=f"AffineFunction backward (grad of {name}, w of shape {(D_, M_)})")
 
 
 @points(1)
