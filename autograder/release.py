@@ -360,12 +360,29 @@ def _select(course: Path, names: list[str] | None) -> list[str]:
 
 
 def release_course(course: Path, names: list[str] | None = None) -> dict[str, list[Path]]:
-    """Release the named assignments (default: all) of `course` into `course/assignments`."""
+    """Release the named assignments (default: all) of `course` into `course/assignments`, and
+    bring their reference and stub samples up to date."""
     course = Path(course)
-    return {
-        name: release_assignment(course / "solutions" / name, course / "assignments" / name)
-        for name in _select(course, names)
-    }
+    written = {}
+    for name in _select(course, names):
+        written[name] = release_assignment(course / "solutions" / name, course / "assignments" / name)
+        for path, text in sample_copies(course / "solutions" / name).items():
+            if path.read_text() != text:
+                path.write_text(text)
+    return written
+
+
+def sample_copies(src: Path) -> dict[Path, str]:
+    """What the shipped samples `reference` and `stub` must hold: each module of theirs that the
+    assignment has, as the solution and as the release writes it (they are graded as submissions)."""
+    copies = {}
+    for kind in ("reference", "stub"):
+        for path in sorted((Path(src) / "samples" / kind).glob("*.py")):
+            module = Path(src) / path.name
+            if module.is_file():
+                source = module.read_text()
+                copies[path] = source if kind == "reference" else strip_solutions(source, module.stem, where=str(module))
+    return copies
 
 
 def _tree(root: Path) -> set[Path]:
@@ -406,4 +423,8 @@ def release_drift(course: Path, names: list[str] | None = None) -> list[str]:
                     drift.append(f"extra: {label}")
                 elif not filecmp.cmp(fresh / rel, current / rel, shallow=False):
                     drift.append(f"differs: {label}")
+            for path, text in sample_copies(course / "solutions" / name).items():
+                if path.read_text() != text:
+                    drift.append(f"differs: {path.relative_to(course).as_posix()} (the sample is the "
+                                 f"{path.parent.name} of the solution)")
     return drift

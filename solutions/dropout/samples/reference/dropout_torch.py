@@ -57,7 +57,10 @@ class Dropout(nn.Module):
         - x: tensor of shape (d_1, ..., d_k), any shape, floating dtype, any device
 
         Returns:
-        - out: tensor of the same shape, dtype and device as x
+        - out: tensor of the same shape, dtype and device as x; in training mode
+          a new tensor: x itself is never changed (no x.mul_(...)), the caller
+          may still need it and autograd cannot go back through an in-place
+          change of a tensor that requires grad
         """
         ### BEGIN SOLUTION
         if not self.training:

@@ -19,6 +19,11 @@ already does the bookkeeping; you write step():
 * step() runs under torch.no_grad() (the decorator is given): update the
   parameters in place (p.add_(...), p.mul_(...)); skip parameters whose
   p.grad is None (they get no update and no state).
+* never change p.grad, and keep no state that shares its memory: the
+  gradient is the caller's (a training loop may log or clip it after step(),
+  or accumulate into the same tensor for the next step). Build new tensors:
+  g = p.grad.add(p, alpha=weight_decay), not p.grad.add_(...); a buffer
+  starts as torch.zeros_like(p) or p.grad.clone(), never as p.grad itself.
 * device- and dtype-agnostic: create state with torch.zeros_like(p), so it
   lives on p's device with p's dtype; never hard-code a device or a dtype.
 
