@@ -36,7 +36,6 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import nbformat
 
 __all__ = [
     "ReleaseError",
@@ -216,7 +215,7 @@ def _stable_cell_id(index: int, source: str) -> str:
     return hashlib.sha1(f"{index}\0{source}".encode()).hexdigest()[:8]
 
 
-def _release_cell(cell: nbformat.NotebookNode, where: str) -> None:
+def _release_cell(cell: "nbformat.NotebookNode", where: str) -> None:  # noqa: F821
     """Strip solutions from one cell in place."""
     is_solution_cell = bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
     if cell.cell_type == "code":
@@ -242,6 +241,8 @@ def release_notebook(nb_json_text: str, *, where: str = "<notebook>") -> str:
     markers become nbgrader's stub, outputs and execution counts are cleared,
     and all metadata is kept.  The text ends in a newline, as nbformat.write's.
     """
+    import nbformat  # only notebooks need it: grading and validation run without it
+
     try:
         raw = json.loads(nb_json_text)
     except json.JSONDecodeError as exc:
