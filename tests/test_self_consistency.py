@@ -31,8 +31,8 @@ UNSCALED = {
     "backprop": set(),
     "softmax": {  # a single class: the Jacobian and gradients are exactly zero
         "test_softmax_jacobian_single_class", "test_softmax_backward_single_class", "test_softmax_loss_single_class"},
-    "dropout": {  # which units are dropped, dtypes, and p = 1 (all zeros)
-        "test_train_fraction_dropped", "test_fraction_dropped_is_p", "test_vanilla_train_fraction_dropped",
+    "dropout": {  # which units are dropped, dtypes, p = 1 (all zeros), and the input left alone
+        "test_torch_leaves_its_input_alone", "test_train_fraction_dropped", "test_fraction_dropped_is_p", "test_vanilla_train_fraction_dropped",
         "test_torch_train_fraction_dropped", "test_train_each_example_gets_its_own_mask",
         "test_same_seed_same_mask_other_seed_other_mask", "test_without_seed_every_call_draws_a_new_mask",
         "test_train_float32_keeps_dtype", "test_test_mode_keeps_float32", "test_p_one_drops_everything_without_nan"},

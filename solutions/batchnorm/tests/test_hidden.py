@@ -399,10 +399,15 @@ def test_batchnorm_backward_alt_float32(submission, reference, rng):
 
 
 def _ln_inputs(rng, N=None, D=None, dtype=np.float64):
-    """As _inputs (float32: spreads of 10 to 40, so that no float32 test passes or fails a
-    cancelling variance by the luck of the draw), with rows of different means."""
+    """As _inputs, with rows of different means. In float32 every ROW's spread is exactly 10 to
+    40 (layer norm normalizes rows): with D = 2 a row's two values could otherwise lie close
+    together, and a variance as mean(x**2) - mean(x)**2 would pass or fail by the draw."""
     x, gamma, beta, dout = _inputs(rng, N, D, dtype)
     x = x + rng.uniform(-2, 2, size=(x.shape[0], 1))  # rows with different means, too
+    if dtype == np.float32:
+        x = x.astype(np.float64)
+        x = ((x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+             * rng.uniform(10.0, 40.0, size=(x.shape[0], 1)) + rng.uniform(-5.0, 5.0, size=(x.shape[0], 1)))
     return tuple(a.astype(dtype) for a in (x, gamma, beta, dout))
 
 
