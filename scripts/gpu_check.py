@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Check GPU grading on a CUDA machine, offline, in one run (docs/gpu.md).
 
-    python3 scripts/gpu_check.py [--wheels DIR] [--jobs N] [--seed S] [ASSIGNMENT...]
+    python3 scripts/gpu_check.py [--wheels DIR] [--jobs N] [--seed S] [--validate] [ASSIGNMENT...]
 
 Installs the project (no network: pip builds it with the machine's setuptools; the wheels in
 DIR, e.g. pyseccomp, are installed beside it), grades every shipped sample of every
 assignment with the default isolation, and prints per assignment the reference's score, the
 status of each of its ``gpu`` tests, the stub's score and the seconds the reference's tests
-took with and without the ``gpu`` tests. Exit status 0 when every sample scored as expected
-and every reference has full marks with every ``gpu`` test passed.
+took with and without the ``gpu`` tests. With ``--validate`` it also runs ``autograder
+validate`` (one seed) on each assignment, so that every catalogued mistake is proven caught and
+named with the ``gpu`` tests running too (a few more minutes). Exit status 0 when every sample
+scored as expected, every reference has full marks with every ``gpu`` test passed, and every
+validation passed.
 """
 from __future__ import annotations
 
@@ -75,6 +78,7 @@ def main() -> int:
     parser.add_argument("--wheels", help="folder of wheels the machine lacks (installed with the project)")
     parser.add_argument("--jobs", "-j", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--validate", action="store_true", help="also validate each assignment (one seed)")
     parser.add_argument("names", nargs="*", help="assignments (default: all)")
     args = parser.parse_args()
     start = time.monotonic()
@@ -92,6 +96,19 @@ def main() -> int:
     tail = [line for line in samples.stdout.splitlines() if "scored" in line or "expected" in line]
     print("\n".join(tail[-20:]) or samples.stdout[-3000:], samples.stderr[-3000:], sep="\n")
     ok = report(out) and samples.returncode == 0
+    if args.validate:
+        print()
+        for name in args.names or sorted(p.name for p in out.iterdir() if p.is_dir()):
+            begin = time.monotonic()
+            run = subprocess.run([sys.executable, "-m", "autograder", "validate", name, "--seeds", "1", "--seed",
+                                  str(args.seed), "-j", str(args.jobs), "--course", str(ROOT)],
+                                 env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True)
+            named = run.stdout.count("caught and named")
+            print(f"validate {name}: exit {run.returncode}, {named} mistakes caught and named, "
+                  f"{time.monotonic() - begin:.0f} s")
+            if run.returncode != 0:
+                print("\n".join(run.stdout.splitlines()[-15:]), run.stderr[-2000:], sep="\n")
+            ok &= run.returncode == 0
     print(f"\n{'OK' if ok else 'NOT OK'}: {time.monotonic() - start:.0f} s in all")
     return 0 if ok else 1
 
