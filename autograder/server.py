@@ -178,6 +178,9 @@ class Server:
         self._drop_spare()
         for pid in list(self.workers):
             self.kill(pid)
+        if self.scratch:
+            # The judge may be gone without a word (a pool process ends by os._exit, skipping atexit).
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def handle(self, msg: dict) -> tuple[dict, list[int]]:
         op = msg.get("op")

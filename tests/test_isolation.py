@@ -748,7 +748,7 @@ def test_spawned_workers_leave_no_folder_behind(submission_dir, tmp_path, monkey
     assert list(scratch.iterdir()) == []
 
 
-@pytest.mark.parametrize("ending", ["shutdown", "killed"])
+@pytest.mark.parametrize("ending", ["shutdown", "killed", "judge gone"])
 def test_fork_servers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch, ending):
     """The workers' folders live in one folder of the judge's, removed even when the server
     is killed (a worker without a private /tmp writes the submission there)."""
@@ -768,7 +768,11 @@ def test_fork_servers_leave_no_folder_behind(submission_dir, tmp_path, monkeypat
         assert len(list(server_folder.iterdir())) >= 1  # the live worker's (and a spare's)
         session.close()
     finally:
-        launcher._stop() if ending == "killed" else launcher.shutdown()
+        if ending == "judge gone":  # a pool process ends by os._exit: no atexit, only its socket closes
+            launcher.sock.close()
+            launcher.proc.wait(timeout=10)
+        else:
+            launcher._stop() if ending == "killed" else launcher.shutdown()
     assert list(scratch.iterdir()) == []
 
 
