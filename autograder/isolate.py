@@ -586,7 +586,7 @@ class Session:
                 raise errors.GraderFault(f"the sandbox could not start: {str(ready.raw.get('error'))[:500]}")
             conn.isolation = ready.raw.get("isolation", {})
             self.isolation = conn.isolation
-            if ready.raw.get("memory_watch"):
+            if sandbox.memory_is_watched(conn.isolation):
                 # What the worker holds now (libraries, the keeper) is its starting point.
                 base = sandbox.resident_bytes(conn.pid)
                 if base is None:

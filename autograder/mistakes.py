@@ -18,6 +18,7 @@ reference's do not. All of this runs in the judge, on trusted code.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import types
@@ -242,7 +243,7 @@ def _same_outputs(one: list, other: list, seen: list, opaque: set[int]) -> bool:
 
 def _off(student: Any, reference: Any, opaque: set[int]) -> bool:
     """Whether the student's output is clearly off the reference's (more than float32 rounding)."""
-    _, gap = _walk(student, reference, reference, opaque, leaf=_gap)
+    _, gap = _walk(student, reference, reference, opaque, leaf=functools.partial(_leaf, whole=True))
     return gap is not None and gap > OFF_GAP
 
 
@@ -436,7 +437,10 @@ def _walk(student: Any, variant: Any, reference: Any, opaque: set[int],
     return leaf(student, variant), leaf(student, reference)
 
 
-def _leaf(student: Any, other: Any) -> float | None:
+def _leaf(student: Any, other: Any, whole: bool = False) -> float | None:
+    """The largest difference between two leaves, relative to each expected value, or with
+    ``whole`` to the largest one (blind to float32 rounding of values near 0, so a large gap
+    means a real difference); None where they cannot be compared."""
     if other is _FAILED:
         return None
     if isinstance(student, (str, bytes, type(None))) or isinstance(other, (str, bytes, type(None))):
@@ -449,27 +453,12 @@ def _leaf(student: Any, other: Any) -> float | None:
     with np.errstate(invalid="ignore", over="ignore"):
         same = (a == b) | (np.isnan(a) & np.isnan(b))
         diff = np.where(same, 0.0, np.abs(a - b))
-        scale = np.where(np.isfinite(b), np.maximum(np.abs(b), 1e-8), 1.0)
+        if whole:
+            finite = np.abs(b[np.isfinite(b)])
+            scale = max(float(finite.max()) if finite.size else 0.0, 1e-8)
+        else:
+            scale = np.where(np.isfinite(b), np.maximum(np.abs(b), 1e-8), 1.0)
         worst = float(np.max(diff / scale))
-    return worst if np.isfinite(worst) else float("inf")
-
-
-def _gap(student: Any, other: Any) -> float | None:
-    """The largest difference relative to the largest value: unlike ``_leaf``, blind to float32
-    rounding of values near 0, so a large gap means a real difference."""
-    if other is _FAILED:
-        return None
-    a, b = _as_array(student), _as_array(other)
-    if a is None or b is None or a.shape != b.shape:
-        return _leaf(student, other)
-    if a.size == 0:
-        return 0.0
-    with np.errstate(invalid="ignore", over="ignore"):
-        same = (a == b) | (np.isnan(a) & np.isnan(b))
-        diff = np.where(same, 0.0, np.abs(a.astype(float) - b.astype(float)))
-        finite = np.abs(b[np.isfinite(b)])
-        scale = max(float(finite.max()) if finite.size else 0.0, 1e-8)
-        worst = float(np.max(diff) / scale)
     return worst if np.isfinite(worst) else float("inf")
 
 

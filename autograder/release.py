@@ -367,15 +367,15 @@ def release_course(course: Path, names: list[str] | None = None) -> dict[str, li
     written = {}
     for name in _select(course, names):
         written[name] = release_assignment(course / "solutions" / name, course / "assignments" / name)
-        for path, text in sample_copies(course / "solutions" / name).items():
-            if path.read_text() != text:
-                path.write_text(text)
+        for path, text in lagging_samples(course / "solutions" / name).items():
+            path.write_text(text)
     return written
 
 
-def sample_copies(src: Path) -> dict[Path, str]:
-    """What the shipped samples `reference` and `stub` must hold: each module of theirs that the
-    assignment has, as the solution and as the release writes it (they are graded as submissions)."""
+def lagging_samples(src: Path) -> dict[Path, str]:
+    """The files of the shipped samples `reference` and `stub` that differ from what they must
+    hold, with that text: each module of theirs that the assignment has, as the solution and as
+    the release writes it (they are graded as submissions)."""
     copies = {}
     for kind in ("reference", "stub"):
         for path in sorted((Path(src) / "samples" / kind).glob("*.py")):
@@ -383,7 +383,7 @@ def sample_copies(src: Path) -> dict[Path, str]:
             if module.is_file():
                 source = module.read_text()
                 copies[path] = source if kind == "reference" else strip_solutions(source, module.stem, where=str(module))
-    return copies
+    return {path: text for path, text in copies.items() if path.read_text() != text}
 
 
 def _tree(root: Path) -> set[Path]:
@@ -424,8 +424,6 @@ def release_drift(course: Path, names: list[str] | None = None) -> list[str]:
                     drift.append(f"extra: {label}")
                 elif not filecmp.cmp(fresh / rel, current / rel, shallow=False):
                     drift.append(f"differs: {label}")
-            for path, text in sample_copies(course / "solutions" / name).items():
-                if path.read_text() != text:
-                    drift.append(f"differs: {path.relative_to(course).as_posix()} (the sample is the "
-                                 f"{path.parent.name} of the solution)")
+            drift += [f"differs: {path.relative_to(course).as_posix()} (the sample is the {path.parent.name} "
+                      f"of the solution)" for path in lagging_samples(course / "solutions" / name)]
     return drift

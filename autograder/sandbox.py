@@ -87,7 +87,7 @@ class Plan:
     hide: list[str] = field(default_factory=list)  # folders the worker must not see
     cgroups: dict[str, str] = field(default_factory=dict)  # controller -> cgroup dir, made by the server
     cpus: list[int] | None = None  # the judge's CPUs, which the worker shares
-    scratch: str | None = None  # a folder of the server's, the workdir where no private /tmp can be made
+    scratch: str | None = None  # where a worker without a private /tmp makes its workdir (the server removes it)
 
 
 # ----------------------------------------------------------------- cgroups
@@ -655,7 +655,11 @@ def _fallback_workdir(plan: Plan, owner: int | None) -> str:
     """The server's scratch folder for this worker, which it removes when the worker ends."""
     import tempfile
 
-    workdir = plan.scratch or tempfile.mkdtemp(prefix="autograder-worker-")
+    if plan.scratch:
+        os.mkdir(plan.scratch, 0o700)  # in the judge's folder, which only the judge's user can write
+        workdir = plan.scratch
+    else:
+        workdir = tempfile.mkdtemp(prefix="autograder-worker-")
     if owner is not None:
         os.chown(workdir, owner, owner)  # the worker writes its files there after dropping root
     return workdir
@@ -691,6 +695,11 @@ def memory_watched() -> str | None:
     if gpu_nodes():
         return "a GPU is present, and CUDA cannot start under an address-space limit"
     return None
+
+
+def memory_is_watched(record: dict) -> bool:
+    """Whether a worker's isolation record says the judge must watch its memory."""
+    return record.get("memory", "").startswith(MEMORY_WATCHED)
 
 
 @functools.lru_cache(maxsize=1)
@@ -792,9 +801,8 @@ def _rlimits(limits: Limits, cgroups: dict[str, str], uid_is_own: bool,
     _setrlimit(resource.RLIMIT_CORE, 0, 0)
     if "memory" in cgroups:
         record["memory"] = f"cgroup memory limit {limits.memory_mb} MiB"
-    elif memory_watched():
-        record["memory"] = (f"{MEMORY_WATCHED}: {limits.memory_mb} MiB above the preloaded libraries "
-                            f"({memory_watched()})")
+    elif why := memory_watched():
+        record["memory"] = f"{MEMORY_WATCHED}: {limits.memory_mb} MiB above the preloaded libraries ({why})"
     else:
         base = _vm_size()
         cap = base + limits.memory_mb * 2**20

@@ -28,7 +28,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 
 from . import sandbox, wire
@@ -218,9 +217,9 @@ class Server:
         cpuset moves to the judge's CPUs when it is handed over."""
         name = f"w{os.getpid()}-{time.monotonic_ns()}"
         cgroups = self.cgroups.create(name, limits, None if spare else cpus)
-        # Made and removed here: a worker without a private /tmp writes its files there, and a
-        # killed worker cannot clean up after itself.
-        scratch = tempfile.mkdtemp(prefix="autograder-worker-", dir=self.scratch)
+        # Named here, made only by a worker without a private /tmp (it writes its files there) and
+        # removed here: a killed worker cannot clean up after itself.
+        scratch = os.path.join(self.scratch, name) if self.scratch else None
         plan = sandbox.Plan(limits=limits, hide=hide, cgroups=cgroups, cpus=cpus, scratch=scratch)
         try:
             judge_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -228,7 +227,6 @@ class Server:
             pid = os.fork()
         except OSError:
             sandbox.Cgroups.remove(cgroups)
-            shutil.rmtree(scratch, ignore_errors=True)
             raise
         if pid == 0:  # the worker
             try:
@@ -334,7 +332,8 @@ class Server:
             for target in sandbox.Cgroups.pids(info["cgroups"]):
                 _signal(target, signal.SIGKILL)
             sandbox.Cgroups.remove(info["cgroups"])
-            shutil.rmtree(info["scratch"], ignore_errors=True)
+            if info["scratch"]:
+                shutil.rmtree(info["scratch"], ignore_errors=True)  # absent unless the worker needed it
         # Reap any other finished children so none linger as zombies, keeping the
         # status of workers the judge may still ask about.
         while True:
@@ -377,8 +376,7 @@ def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
     except Exception as exc:  # noqa: BLE001
         wire.send(sock, {"op": "ready", "ok": False, "error": f"sandbox failed: {exc}"})
         os._exit(71)
-    wire.send(sock, {"op": "ready", "ok": True, "isolation": record,
-                     "memory_watch": record.get("memory", "").startswith(sandbox.MEMORY_WATCHED)})
+    wire.send(sock, {"op": "ready", "ok": True, "isolation": record})
     Worker(sock, modules, workdir, plan.limits.cpu_seconds, reader).serve()
     os._exit(0)
 

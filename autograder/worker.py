@@ -341,8 +341,7 @@ def main(argv: list[str] | None = None) -> None:
               "network": "not isolated", "user": "same user as the grader"}
     record.update(sandbox.spawned_rlimits(limits))
     sys.stdin = io.StringIO()
-    wire.send(sock, {"op": "ready", "isolation": record, "pid": os.getpid(),
-                     "memory_watch": record.get("memory", "").startswith(sandbox.MEMORY_WATCHED)})
+    wire.send(sock, {"op": "ready", "isolation": record, "pid": os.getpid()})
     Worker(sock, modules, workdir, limits.cpu_seconds, reader).serve()
 
 

@@ -748,6 +748,14 @@ def test_spawned_workers_leave_no_folder_behind(submission_dir, tmp_path, monkey
     assert list(scratch.iterdir()) == []
 
 
+def test_a_worker_without_a_private_tmp_makes_its_folder_where_the_server_named_it(tmp_path):
+    from autograder import sandbox
+
+    plan = sandbox.Plan(limits=LIMITS, scratch=str(tmp_path / "w1"))
+    assert sandbox._fallback_workdir(plan, None) == str(tmp_path / "w1")
+    assert (tmp_path / "w1").stat().st_mode & 0o777 == 0o700
+
+
 @pytest.mark.parametrize("ending", ["shutdown", "killed", "judge gone"])
 def test_fork_servers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch, ending):
     """The workers' folders live in one folder of the judge's, removed even when the server
@@ -764,8 +772,8 @@ def test_fork_servers_leave_no_folder_behind(submission_dir, tmp_path, monkeypat
     p.new_test(LIMITS)
     try:
         assert p.double(1.0) == 2.0
-        [server_folder] = scratch.iterdir()
-        assert len(list(server_folder.iterdir())) >= 1  # the live worker's (and a spare's)
+        [server_folder] = scratch.iterdir()  # a worker without a private /tmp makes its folder in here
+        assert server_folder.stat().st_mode & 0o777 == 0o711
         session.close()
     finally:
         if ending == "judge gone":  # a pool process ends by os._exit: no atexit, only its socket closes
