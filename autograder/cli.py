@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import report
@@ -45,6 +46,7 @@ def main() -> None:
 @click.option("--seed", type=int, help="seed for the random test inputs")
 def check(assignment: str, path: str, isolation: str | None, seed: int | None) -> None:
     """Run the public tests of ASSIGNMENT on your working copy at PATH (default: here)."""
+    from .environment import describe, mismatches, versions
     from .grade import GradeTask, grade_one
 
     folder = Path(path).resolve()
@@ -64,12 +66,22 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
         )
         with err.status("running the public tests..."):
             doc = grade_one(task)
-    if doc.get("error"):
+    if doc.get("error") and not doc["tests"]:  # nothing ran; a grader error in some tests is shown below
         raise click.ClickException(doc["output"])
     out.print(report.check_table(doc))
     report.print_feedback(out, doc)
     out.print(f"\n[dim]isolation: {escape(report.isolation_line(doc))}[/dim]")
     out.print(f"[dim]seed: {doc['seed']} (autograder check {assignment} --seed {doc['seed']} repeats these inputs)[/dim]")
+    # Read after grading: torch is imported by then, so this costs nothing.
+    here = versions()
+    out.print(f"[dim]environment: {escape(describe(here))}[/dim]")
+    differences = mismatches(here, found.environment)
+    if differences:
+        # A warning, not a failure: the code may well be right, but it will be graded elsewhere.
+        out.print("\n[bold yellow]environment: yours differs from the grader's[/bold yellow] "
+                  "[yellow](a warning; it does not change the result above)[/yellow]")
+        for sentence in differences:
+            out.print(f"[yellow]- {escape(sentence)}[/yellow]")
     failed = [t for t in doc["tests"] if t["outcome"] not in ("passed", "skipped")]
     sys.exit(1 if failed or not doc["tests"] else 0)
 
@@ -78,8 +90,8 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
 
 
 def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, jobs: int, seed, isolation,
-           dask, resume) -> list[dict]:
-    from .grade import grade_batch
+           dask, resume, canary: bool = False) -> list[dict]:
+    from .grade import CanaryFailed, grade_batch
     from .ingest import discover, printable
 
     a = solution_assignment(course, assignment)
@@ -101,10 +113,19 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
 
     with progress:
         bar = progress.add_task(f"grading {assignment}", total=len(subs), last="")
-        docs = grade_batch(
-            a, subs, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
-            resume=resume, on_result=on_result,
-        )
+        try:
+            docs = grade_batch(
+                a, subs, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
+                resume=resume, canary=canary, on_result=on_result,
+            )
+        except CanaryFailed as exc:
+            progress.stop()
+            err.print(Text("The batch was stopped: the reference failed its canary.\n", style="bold red")
+                      + Text(str(exc)))
+            err.print(f"{len(graded)} of {len(subs)} submission(s) were graded, on machines whose canary passed; "
+                      "their results are kept. Mend the machine (or the suite), then run the same command with "
+                      "--resume.")
+            sys.exit(3)
     report.write_grades_csv(docs, out_dir / "grades.csv")  # once more: the ungradable ones' max scores are known now
     return docs
 
@@ -141,13 +162,16 @@ def _seed_line(seed: int | None) -> str:
 @_seed_options
 @click.option("--isolation", type=ISOLATION)
 @click.option("--dask", metavar="ADDRESS", help="run the judges on a Dask distributed scheduler")
-@click.option("--resume", is_flag=True, help="skip students whose results file already exists")
+@click.option("--resume", is_flag=True, help="skip students whose results file already exists "
+                                               "(those with a grader error are graded again)")
+@click.option("--no-canary", is_flag=True, help="do not grade the reference first on each process that grades")
 @click.option("--course", help="the course folder (default: found from here)")
 def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume,
-          course) -> None:
+          no_canary, course) -> None:
     """Grade every submission in SUBMISSIONS_DIR (one folder or .zip per student id)."""
     seed = _batch_seed(seed, seed_per_student, out_dir, resume)
-    docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume)
+    docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume,
+                  canary=not no_canary)
     out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
     out.print(f"results: {Path(out_dir).resolve()}/<student>.json and grades.csv")
     out.print(_seed_line(seed))

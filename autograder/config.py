@@ -10,6 +10,11 @@ Each assignment folder holds an ``assignment.toml``::
     [limits]          # all optional; the defaults are in Limits below
     call_seconds = 10
 
+    [environment]     # optional: what the grader runs, as PEP 440 specifiers
+    python = ">=3.11"
+    numpy = ">=2.0,<3"
+    torch = ">=2.1,<3"
+
 A test may override limits with ``@pytest.mark.limits(call_seconds=30)``
 (or ``@pytest.mark.time_limit(30)`` for the per-call wall time alone).
 """
@@ -20,8 +25,10 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 CONFIG_NAME = "assignment.toml"
+PINNABLE = ("python", "numpy", "torch")  # the keys [environment] may have (see autograder.environment)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,9 @@ class Assignment:
     title: str
     modules: tuple[str, ...]
     limits: Limits = field(default_factory=Limits)
+    # The versions the grader runs, e.g. {"numpy": ">=2.0,<3"}; `autograder check` warns a
+    # student whose versions differ. Left out of the hash, so an Assignment stays hashable.
+    environment: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def tests_dir(self) -> Path:
@@ -90,7 +100,31 @@ def load_assignment(folder: Path, name: str | None = None) -> Assignment:
         title=section.get("title", folder.name),
         modules=modules,
         limits=Limits().merged(**data.get("limits", {})),
+        environment=_environment(path, data.get("environment", {})),
     )
+
+
+def _environment(path: Path, table) -> dict[str, str]:
+    """The [environment] table, checked: known keys, PEP 440 specifiers (">=2.0,<3")."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [environment] must be a table of specifiers, e.g. numpy = \">=2.0,<3\"")
+    for key, spec in table.items():
+        if key not in PINNABLE:
+            raise ValueError(f"{path}: [environment] {key} = {spec!r}: unknown key (known: {', '.join(PINNABLE)})")
+        if not (isinstance(spec, str) and _is_specifier(spec)):
+            raise ValueError(f"{path}: [environment] {key} = {spec!r} is not a version specifier "
+                             "such as \">=2.0,<3\"")
+    return dict(table)
+
+
+def _is_specifier(text: str) -> bool:
+    """Whether ``text`` is a PEP 440 specifier set, as environment.mismatches will read it: a typo
+    in a pin fails when the instructor loads the assignment, not in every student's check."""
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return True
 
 
 def find_course_root(start: Path | None = None) -> Path | None:

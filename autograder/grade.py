@@ -17,8 +17,12 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import secrets
+import shutil
+import socket
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -43,6 +47,7 @@ class GradeTask:
     isolation: str | None
     public_only: bool = False
     hide: tuple[str, ...] = ()
+    canary: bool = False  # grade the reference first, once per process and suite (``canary``)
 
 
 def judge_args(task: GradeTask) -> list[str]:
@@ -97,9 +102,66 @@ _JUDGE_LOCK = threading.Lock()
 
 
 def grade_one(task: GradeTask) -> dict:
-    """Run the judge on one submission; always returns a results document."""
+    """Run the judge on one submission; always returns a results document, unless this
+    process fails its canary (``CanaryFailed``): then it grades no one."""
     with _JUDGE_LOCK:  # pytest.main and stdout redirection are process-wide
+        if task.canary:
+            canary(task)
         return _grade_one(task)
+
+
+class CanaryFailed(Exception):
+    """The reference lost points on this grading machine: its environment, not the class, is broken."""
+
+
+_CANARIES_PASSED: set[tuple] = set()
+
+
+def canary(task: GradeTask) -> None:
+    """Grade the reference as a submission, with the batch's suite, seed and isolation, in this
+    process, before the first student it grades (once per suite: a Dask worker or a pool process
+    lives on across students). Anything short of full marks raises ``CanaryFailed`` naming the
+    failing tests and this machine's environment: a broken CUDA, sandbox or library must stop the
+    batch before it marks a whole class down."""
+    if not task.reference_dir:
+        return
+    reference = Path(task.reference_dir)
+    key = (task.tests_dir, task.reference_dir, task.isolation, task.seed, _suite_stamp(reference))
+    if key in _CANARIES_PASSED:
+        return
+    from .config import load_assignment
+    from .environment import describe, versions
+
+    with tempfile.TemporaryDirectory(prefix="autograder-canary-") as tmp:
+        submission = Path(tmp) / "reference"
+        submission.mkdir()
+        for module in load_assignment(Path(task.assignment_dir)).modules:
+            shutil.copy2(reference / f"{module}.py", submission / f"{module}.py")
+        doc = _grade_one(GradeTask(
+            assignment_dir=task.assignment_dir, tests_dir=task.tests_dir, submission=str(submission),
+            student="canary (the reference solution)", results=str(Path(tmp) / "canary.json"),
+            reference_dir=task.reference_dir, seed=task.seed, isolation=task.isolation, hide=task.hide,
+        ))
+    lost = [t for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")]
+    if doc.get("error") or lost or not doc["score"] >= doc["max_score"]:
+        shown = [f"  {t['name']}: {t['outcome']}: {(t.get('output') or '').strip()[:300]}" for t in lost[:10]]
+        if len(lost) > 10:
+            shown.append(f"  ... and {len(lost) - 10} more")
+        raise CanaryFailed(
+            f"The reference solution scored {doc['score']:g} / {doc['max_score'] or 0:g} on this grading machine "
+            f"({socket.gethostname()}, process {os.getpid()}), so no student was graded here. "
+            "The machine or the suite is at fault, not the students.\n"
+            + ("\n".join(shown) if shown else doc["output"].splitlines()[0]) + "\n"
+            f"environment: {describe(versions())}\n"
+            f"isolation: {doc.get('isolation', {}).get('process', doc.get('isolation', {}).get('mode', '?'))}"
+        )
+    _CANARIES_PASSED.add(key)
+
+
+def _suite_stamp(folder: Path) -> tuple:
+    """What changes when the suite, the reference or the limits are edited between two batches."""
+    files = [*folder.glob("*.py"), *folder.glob("*.toml"), *(folder / "tests").rglob("*.py")]
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
 def _forget_other_test_modules(tests_dir: str) -> None:
@@ -216,16 +278,36 @@ def pin_judge(slot: int) -> set[int] | None:
         return None
 
 
-class _DaskExecutor(Executor):
-    """Dask's executor, with the client it needs closed when the executor shuts down."""
+def has_gpu_tests(tests_dir: str | Path) -> bool:
+    """Whether a suite marks any test ``gpu`` (read from its source: collecting it would import torch)."""
+    return any(re.search(r"\bmark\.gpu\b", path.read_text(errors="replace"))
+               for path in Path(tests_dir).rglob("*.py"))
 
-    def __init__(self, address: str) -> None:
+
+class _DaskExecutor(Executor):
+    """Dask's executor, with the client it needs closed when the executor shuts down.
+
+    A suite with ``gpu`` tests is judged only on workers that declare a GPU resource
+    (``dask worker ADDRESS --resources GPU=1``), one judge per GPU unit at a time. Where no
+    worker declares one, judges go anywhere and the gpu tests of those on machines without
+    CUDA are skipped and reported as not graded."""
+
+    def __init__(self, address: str, gpu: bool = False) -> None:
         try:
             from distributed import Client
         except ImportError:
             raise SystemExit("--dask needs the distributed package: pip install 'dl-autograder[dask]'") from None
         self.client = Client(address)
-        self.executor = self.client.get_executor()
+        resources = {}
+        if gpu:
+            workers = self.client.scheduler_info().get("workers", {}).values()
+            if any(w.get("resources", {}).get("GPU") for w in workers):
+                resources = {"resources": {"GPU": 1}}
+            else:
+                print("note: this suite has gpu tests, but no Dask worker declares a GPU resource "
+                      "(dask worker ADDRESS --resources GPU=1): its gpu tests run only where a worker "
+                      "happens to have CUDA, and are reported as not graded elsewhere", file=sys.stderr)
+        self.executor = self.client.get_executor(**resources)
 
     def submit(self, fn, /, *args, **kwargs):
         return self.executor.submit(fn, *args, **kwargs)
@@ -257,9 +339,9 @@ def _pool_process_start(isolation: str | None, slots=None) -> None:
     warm(isolation, slot)
 
 
-def make_executor(jobs: int, isolation: str | None, dask: str | None) -> Executor:
+def make_executor(jobs: int, isolation: str | None, dask: str | None, gpu: bool = False) -> Executor:
     if dask:
-        return _DaskExecutor(dask)
+        return _DaskExecutor(dask, gpu)
     context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(
         max_workers=jobs,
@@ -280,11 +362,14 @@ def grade_batch(
     isolation: str | None = None,
     dask: str | None = None,
     resume: bool = False,
+    canary: bool = False,
     on_result: Callable[[dict], None] = lambda doc: None,
 ) -> list[dict]:
     """Grade every submission; writes ``out_dir/<file name>.json`` as each one finishes.
 
-    The file name is the student id when that makes a safe one (``ingest.file_name``).
+    The file name is the student id when that makes a safe one (``ingest.file_name``). With
+    ``canary``, each process that grades first grades the reference, and raises ``CanaryFailed``
+    (the batch stops; results written so far stay) if that loses a point.
     """
     from .judge import write_json
 
@@ -312,7 +397,7 @@ def grade_batch(
             assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
             submission=str(sub.folder), student=sub.student, results=str(path),
             reference_dir=str(reference_dir), seed=seed, isolation=isolation,
-            hide=hide,
+            hide=hide, canary=canary,
         ))
     done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=on_result)
     docs.update({task.student: done[task.results] for task in tasks})
@@ -346,8 +431,9 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
     from .judge import write_json
 
     pending = list(tasks)
+    gpu = bool(dask) and any(has_gpu_tests(d) for d in {t.tests_dir for t in tasks})
     while pending:
-        executor = make_executor(jobs, isolation, dask)
+        executor = make_executor(jobs, isolation, dask, gpu)
         broken = False
         with executor:
             futures = {executor.submit(grade_one, t): t for t in pending}
@@ -355,6 +441,10 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
                 task = futures[future]
                 try:
                     doc = future.result()
+                except CanaryFailed:
+                    for other in futures:  # what no process has started yet is never graded
+                        other.cancel()
+                    raise
                 except BrokenProcessPool:
                     broken = True
                     continue
@@ -370,8 +460,10 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
             # unfinished ones one at a time so a repeat offender only affects itself.
             for task in pending:
                 try:
-                    with make_executor(1, isolation, dask) as single:
+                    with make_executor(1, isolation, dask, gpu) as single:
                         doc = single.submit(grade_one, task).result()
+                except CanaryFailed:
+                    raise
                 except Exception as exc:  # noqa: BLE001
                     doc = error_document(task.student, Path(task.assignment_dir).name,
                                          f"the grader crashed on this submission ({type(exc).__name__})",

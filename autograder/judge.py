@@ -206,10 +206,22 @@ class JudgeState:
         max_score = round(sum(t.max_score for t in counted), 6)
         named = sorted({m["name"] for t in self.tests.values() for m in t.mistakes})
         skipped = [t for t in self.tests.values() if t.outcome == "skipped"]
+        faults = [t for t in self.tests.values() if t.outcome == "error"]
         summary = f"{score:g} / {max_score:g} points"
         if skipped:
             summary += f"; {len(skipped)} test(s) skipped ({skipped[0].output})"
-        return {
+        if faults:
+            summary += (f"; {len(faults)} test(s) could not be graded because of a grader error, not because of "
+                        "this submission (the course staff grade them again)")
+        extra = {}
+        if faults:
+            # The whole result is marked: gradebooks count it apart and `--resume` grades it again.
+            extra["error"] = "grader_error"
+        if skipped:
+            # Skipped tests weigh 0 / 0 above; their points must not vanish without a word.
+            extra["not_graded"] = {"points": round(sum(t.max_score for t in skipped), 6), "tests": len(skipped),
+                                   "reason": skipped[0].output}
+        doc = {
             "assignment": self.assignment.name,
             "student": self.student,
             "score": score,
@@ -230,6 +242,7 @@ class JudgeState:
                                          self.assignment.limits.output_bytes),
             "engine": _engine_info(),
         }
+        return doc | extra
 
 
 def _fit_torch_threads() -> int | None:

@@ -77,7 +77,10 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
         counted = [t for t in tests if t.get("outcome") != "skipped"]
         passed = sum(t.get("outcome") == "passed" for t in counted)
         notes = "; ".join(doc.get("mistakes", []))
-        if doc.get("error"):
+        faults = sum(t.get("outcome") == "error" for t in tests)
+        if faults:
+            notes = f"GRADER ERROR in {faults} test(s), not the student's: --resume grades them again"
+        elif doc.get("error"):
             notes = doc["output"].splitlines()[0]
         else:
             crashed = sum(t.get("outcome") in ("crashed", "budget") for t in counted)
@@ -91,7 +94,28 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
             f"{passed} / {len(counted)}",
             Text(printable(notes)),
         )
+    table.caption = "\n".join(batch_summary(docs))
     return table
+
+
+def batch_summary(docs: list[dict]) -> list[str]:
+    """What a TA must know of a batch beyond its scores: who could not be graded, and why,
+    and which points no one was graded on (tests skipped on this machine)."""
+    faults = [d for d in docs if d.get("error") == "grader_error"]
+    invalid = [d for d in docs if d.get("error") and d.get("error") != "grader_error"]
+    lines = [f"{len(docs) - len(faults) - len(invalid)} graded"
+             + (f"; {len(faults)} with a GRADER ERROR (not the students' fault: grade them again with --resume)"
+                if faults else "")
+             + (f"; {len(invalid)} could not be graded (see the notes)" if invalid else "")]
+    skipped = {}
+    for doc in docs:
+        if doc.get("not_graded"):
+            skipped.setdefault((doc["not_graded"]["points"], doc["not_graded"]["reason"]), []).append(doc)
+    for (points, reason), some in skipped.items():
+        who = "every submission" if len(some) == len(docs) else f"{len(some)} submission(s)"
+        lines.append(f"NOT GRADED: {points:g} point(s) of skipped tests in {who} ({reason}); "
+                     "the scores above leave them out")
+    return lines
 
 
 # A cell starting with one of these is run as a formula by spreadsheets (OWASP, "CSV injection").
@@ -112,7 +136,8 @@ def write_grades_csv(docs: list[dict], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error"])
+        writer.writerow(["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
+                         "points_not_graded"])
         for doc in docs:
             counted = [t for t in doc.get("tests", []) if t.get("outcome") != "skipped"]
             max_score = doc.get("max_score") or 0
@@ -125,5 +150,6 @@ def write_grades_csv(docs: list[dict], path: Path) -> None:
                 len(counted),
                 csv_text("; ".join(doc.get("mistakes", []))),
                 csv_text(doc.get("error", "")),
+                f"{doc.get('not_graded', {}).get('points', 0):g}",
             ])
     os.replace(tmp, path)

@@ -51,6 +51,8 @@ def _check_one(doc: dict, want: dict, by_student: dict[str, dict]) -> list[str]:
     gpu_ran = any(t.get("gpu") and t.get("outcome") != "skipped" for t in doc.get("tests", []))
     want = want.get("with_gpu", want) if gpu_ran else {k: v for k, v in want.items() if k != "with_gpu"}
     problems = []
+    if doc.get("error") == "grader_error":  # no verdict on the sample at all: the machine failed it
+        problems.append(f"grader error: {doc['output'].splitlines()[0]}")
     score, max_score = doc["score"], doc.get("max_score") or 0
     if "score" in want:
         target = max_score if want["score"] == "max" else float(want["score"])

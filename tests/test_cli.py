@@ -422,7 +422,8 @@ def test_grades_csv(world):
     docs = graded(world)
     with open(world.out / "grades.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error"]
+    assert rows[0] == ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
+                       "points_not_graded"]
     assert [r[0] for r in rows[1:]] == STUDENTS
     full = docs["alice"]["max_score"]
     assert [(r[1], r[2], r[3]) for r in rows[1:]] == [

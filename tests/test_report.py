@@ -10,7 +10,8 @@ from rich.console import Console
 from autograder import report
 from autograder.grade import error_document
 
-HEADER = ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error"]
+HEADER = ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
+          "points_not_graded"]
 
 
 def t(name, outcome, score, max_score, output="", visibility="hidden"):
@@ -39,7 +40,8 @@ BOB = doc("bob", [
     t("test_b", "failed", 0, 1, "db: yours has shape (3, 4), expected (4,)"),
     t("test_c", "not_implemented", 0, 3, "backprop.x: not implemented yet"),
     t("test_gpu", "skipped", 0, 5, "GPU test skipped: no CUDA device on this machine"),
-], mistakes=["db not summed over the batch", "relu mask from dout"])
+], mistakes=["db not summed over the batch", "relu mask from dout"],
+    not_graded={"points": 5.0, "tests": 1, "reason": "GPU test skipped: no CUDA device on this machine"})
 CAROL = doc("carol", [
     t("test_a", "crashed", 0, 2, "the worker died"),
     t("test_b", "budget", 0, 1, "not run: time budget spent"),
@@ -74,19 +76,20 @@ def test_grades_csv_columns_and_values(tmp_path):
     report.write_grades_csv([ALICE, BOB, CAROL, DAVE], path)
     rows = read_csv(path)
     assert rows[0] == HEADER
-    assert rows[1] == ["alice", "6", "6", "100.0", "3", "3", "", ""]
-    # bob: the skipped GPU test counts neither in tests nor in max_score.
-    assert rows[2] == ["bob", "2", "6", "33.3", "1", "3", "db not summed over the batch; relu mask from dout", ""]
-    assert rows[3] == ["carol", "3", "6", "50.0", "1", "3", "", ""]
+    assert rows[1] == ["alice", "6", "6", "100.0", "3", "3", "", "", "0"]
+    # bob: the skipped GPU test counts neither in tests nor in max_score, and its points are said.
+    assert rows[2] == ["bob", "2", "6", "33.3", "1", "3", "db not summed over the batch; relu mask from dout", "",
+                       "5"]
+    assert rows[3] == ["carol", "3", "6", "50.0", "1", "3", "", "", "0"]
     # dave: max_score None -> 0 and no percent; the error kind is recorded.
-    assert rows[4] == ["dave", "0", "0", "", "0", "0", "", "invalid"]
+    assert rows[4] == ["dave", "0", "0", "", "0", "0", "", "invalid", "0"]
     assert len(rows) == 5
 
 
 def test_grades_csv_after_max_score_is_filled(tmp_path):
     dave = dict(DAVE, max_score=6.0)
     report.write_grades_csv([dave], tmp_path / "g.csv")
-    assert read_csv(tmp_path / "g.csv")[1] == ["dave", "0", "6", "0.0", "0", "0", "", "invalid"]
+    assert read_csv(tmp_path / "g.csv")[1] == ["dave", "0", "6", "0.0", "0", "0", "", "invalid", "0"]
 
 
 def test_grades_csv_fractional_points_and_quoting(tmp_path):
@@ -94,7 +97,8 @@ def test_grades_csv_fractional_points_and_quoting(tmp_path):
     report.write_grades_csv([d], tmp_path / "g.csv")
     text = (tmp_path / "g.csv").read_text()
     assert '"o\'brien, pat"' in text
-    assert read_csv(tmp_path / "g.csv")[1] == ["o'brien, pat", "0.5", "1.5", "33.3", "1", "2", 'a "quoted", name', ""]
+    assert read_csv(tmp_path / "g.csv")[1] == ["o'brien, pat", "0.5", "1.5", "33.3", "1", "2", 'a "quoted", name', "",
+                                                 "0"]
 
 
 def test_grades_csv_empty_batch_has_only_the_header(tmp_path):
