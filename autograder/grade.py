@@ -131,6 +131,7 @@ def canary(task: GradeTask) -> None:
         return
     from .config import load_assignment
     from .environment import describe, versions
+    from .report import isolation_line
 
     with tempfile.TemporaryDirectory(prefix="autograder-canary-") as tmp:
         submission = Path(tmp) / "reference"
@@ -153,7 +154,7 @@ def canary(task: GradeTask) -> None:
             "The machine or the suite is at fault, not the students.\n"
             + ("\n".join(shown) if shown else doc["output"].splitlines()[0]) + "\n"
             f"environment: {describe(versions())}\n"
-            f"isolation: {doc.get('isolation', {}).get('process', doc.get('isolation', {}).get('mode', '?'))}"
+            f"isolation: {isolation_line(doc)}"
         )
     _CANARIES_PASSED.add(key)
 

@@ -95,6 +95,7 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
             Text(printable(notes)),
         )
     table.caption = "\n".join(batch_summary(docs))
+    table.caption_justify = "left"
     return table
 
 

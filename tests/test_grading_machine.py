@@ -9,7 +9,8 @@ graded on here (``gpu`` tests without CUDA) are said, never dropped.
 from __future__ import annotations
 
 import csv
-import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -174,3 +175,28 @@ def test_a_sample_hit_by_a_grader_error_is_never_as_expected(course, monkeypatch
     (problem,) = check_expectations(docs, expected)
     assert problem.startswith("unlucky: grader error: 0 / ") and (
         "1 test(s) could not be graded because of a grader error, not because of this submission") in problem, problem
+
+
+def run_grade(course: Path, monkeypatch_env: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINI_", "AUTOGRADER_COURSE"))}
+    env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb", **monkeypatch_env)
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", "mini", str(course / "subs"), "--out",
+                           str(course / "out"), "--course", str(course), "-j", "1", "--seed", "3"],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_grade_command_stops_on_a_failed_canary_and_says_what_to_do(course):
+    r = run_grade(course, {"MINI_BROKEN": "1"})
+    assert r.returncode == 3, r.stderr
+    assert "The batch was stopped: the reference failed its canary." in r.stderr, r.stderr
+    assert "0 of 3 submission(s) were graded" in r.stderr and "with --resume" in r.stderr, r.stderr
+    assert results_written(course) == []
+
+
+def test_the_grade_command_counts_grader_errors_and_ungraded_points_under_its_table(course):
+    r = run_grade(course, {"MINI_FAULT_STUDENT": "unlucky"})
+    assert r.returncode == 0, r.stderr
+    assert "2 graded; 1 with a GRADER ERROR (not the students' fault: grade them again with --resume)" in r.stdout
+    assert "GRADER ERROR in 1 test(s), not the student's: --resume grades them again" in r.stdout, r.stdout
+    if _gpu_unavailable():
+        assert "NOT GRADED: 3 point(s) of skipped tests in every submission" in r.stdout, r.stdout
