@@ -9,13 +9,17 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 from . import report
 from .config import find_course_root, list_assignments, load_assignment, solution_assignment
 
 out = Console()
-err = Console(stderr=True)
+# Bound to the process's stderr now: while a judge runs in this process (-j 1), sys.stderr is
+# redirected into the judge's log, and a console that looked it up on each write would draw the
+# progress bar there.
+err = Console(file=sys.stderr)
 
 ISOLATION = click.Choice(["fork", "spawn", "none"])
 
@@ -90,32 +94,52 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
 
 
 def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, jobs: int, seed, isolation,
-           dask, resume, canary: bool = False) -> list[dict]:
-    from .grade import CanaryFailed, grade_batch
-    from .ingest import discover, printable
+           dask, resume, canary: bool = False, only: tuple[str, ...] = ()) -> list[dict]:
+    from .grade import CanaryFailed, grade_batch, previous_results, suite_fingerprint
+    from .ingest import discover
 
     a = solution_assignment(course, assignment)
+    if canary:
+        from .environment import mismatches, versions
+
+        for sentence in mismatches(versions(), a.environment):  # the canary decides; this says why it may fail
+            err.print(Text(f"note: this machine is outside the course's pins: {sentence}", style="yellow"))
     out_dir = Path(out_dir).resolve()
     subs = discover(submissions_dir, out_dir / ".staging", a.modules[0])
     if not subs:
         raise click.ClickException(f"no submissions in {submissions_dir} (expected one folder or .zip per student)")
+    graded: dict[str, dict] = {}  # every result of the class so far, by student
+    todo = subs
+    if only:
+        todo = _only(subs, only, submissions_dir)
+        graded = _results_of([s for s in subs if s not in todo], out_dir)
+    elif resume:
+        kept, again = previous_results(subs, out_dir, suite_fingerprint(a))
+        err.print(_resume_line(len(subs), kept, again))
+    counts = {"zeros": 0, "errors": 0, "grader errors": 0}
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}", markup=False), console=err, transient=False,
+        TextColumn("[bold]{task.description}"), BarColumn(bar_width=16), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[counts]}", markup=False),
+        console=err, transient=False,
     )
-    graded: dict[str, dict] = {}
 
     def on_result(doc: dict) -> None:
-        progress.update(bar, advance=1, last=f"{printable(doc['student'])}: {doc['score']:g}")
+        if doc.get("error") == "grader_error":
+            counts["grader errors"] += 1
+        elif doc.get("error"):
+            counts["errors"] += 1
+        elif not doc["score"]:
+            counts["zeros"] += 1
+        progress.update(bar, advance=1, counts=", ".join(f"{k} {v}" for k, v in counts.items()))
         # Rewritten as each result arrives: a batch killed half-way keeps every grade so far.
         graded[doc["student"]] = doc
         report.write_grades_csv([graded[s.student] for s in subs if s.student in graded], out_dir / "grades.csv")
 
     with progress:
-        bar = progress.add_task(f"grading {assignment}", total=len(subs), last="")
+        bar = progress.add_task(f"grading {assignment}", total=len(todo), counts="")
         try:
-            docs = grade_batch(
-                a, subs, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
+            grade_batch(
+                a, todo, out_dir, reference_dir=a.folder, jobs=jobs, seed=seed, isolation=isolation, dask=dask,
                 resume=resume, canary=canary, on_result=on_result,
             )
         except CanaryFailed as exc:
@@ -126,8 +150,42 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
                       "their results are kept. Mend the machine (or the suite), then run the same command with "
                       "--resume.")
             sys.exit(3)
+    docs = [graded[s.student] for s in subs if s.student in graded]
     report.write_grades_csv(docs, out_dir / "grades.csv")  # once more: the ungradable ones' max scores are known now
     return docs
+
+
+def _only(subs: list, only: tuple[str, ...], submissions_dir: Path) -> list:
+    """The submissions --only names, by student id or results file name; unknown names are an error."""
+    chosen = [s for s in subs if s.student in only or s.file_name in only]
+    unknown = set(only) - {s.student for s in chosen} - {s.file_name for s in chosen}
+    if unknown:
+        raise click.ClickException(f"--only: no submission of {', '.join(sorted(unknown))} in {submissions_dir}")
+    return chosen
+
+
+def _results_of(subs: list, out_dir: Path) -> dict[str, dict]:
+    """The results already in out_dir of these submissions (the class beside an --only regrade)."""
+    import json
+
+    found = {}
+    for sub in subs:
+        path = out_dir / f"{sub.file_name}.json"
+        if path.is_file():
+            found[sub.student] = json.loads(path.read_text())
+    return found
+
+
+def _resume_line(total: int, kept: dict, again: dict[str, str]) -> str:
+    """What --resume does: e.g. `resume: 37 results kept; graded again: 2 (the suite or the engine
+    changed since), 1 (a grader error); 3 not graded yet`."""
+    reasons: dict[str, int] = {}
+    for reason in again.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    line = f"resume: {len(kept)} result(s) kept"
+    if reasons:
+        line += "; graded again: " + ", ".join(f"{n} ({reason})" for reason, n in reasons.items())
+    return line + f"; {total - len(kept) - len(again)} not graded yet"
 
 
 def _seed_options(command):
@@ -162,16 +220,20 @@ def _seed_line(seed: int | None) -> str:
 @_seed_options
 @click.option("--isolation", type=ISOLATION)
 @click.option("--dask", metavar="ADDRESS", help="run the judges on a Dask distributed scheduler")
-@click.option("--resume", is_flag=True, help="skip students whose results file already exists "
-                                               "(those with a grader error are graded again)")
+@click.option("--resume", is_flag=True, help="keep the results already in --out, except those with an error or "
+                                               "graded by another version of the suite")
+@click.option("--only", multiple=True, metavar="ID",
+              help="grade only this student (repeat the option for several) into the results already in --out")
 @click.option("--no-canary", is_flag=True, help="do not grade the reference first on each process that grades")
 @click.option("--course", help="the course folder (default: found from here)")
-def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume,
+def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume, only,
           no_canary, course) -> None:
     """Grade every submission in SUBMISSIONS_DIR (one folder or .zip per student id)."""
-    seed = _batch_seed(seed, seed_per_student, out_dir, resume)
+    if only and resume:
+        raise click.UsageError("--only and --resume exclude each other")
+    seed = _batch_seed(seed, seed_per_student, out_dir, resume or bool(only))
     docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume,
-                  canary=not no_canary)
+                  canary=not no_canary, only=only)
     out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
     out.print(f"results: {Path(out_dir).resolve()}/<student>.json and grades.csv")
     out.print(_seed_line(seed))

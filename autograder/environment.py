@@ -61,9 +61,11 @@ def versions() -> dict[str, str]:
 def describe(found: dict[str, str]) -> str:
     """One line, e.g. ``Python 3.12.3, numpy 2.3.1, torch 2.13.0+cpu, CUDA none, GPU: none on this machine``."""
     parts = [f"{NAMES[key]} {found[key]}" if key in found else f"{NAMES[key]} not importable" for key in PINNABLE]
-    parts.append(f"CUDA {found.get('cuda', 'none')}")
     gpu = found.get("gpu", "none")
-    parts.append("GPU: none on this machine" if gpu == "none" else f"GPU: {gpu}")
+    if gpu == "none":
+        parts += [f"CUDA {found.get('cuda', 'none')}", "GPU: none on this machine"]
+    else:  # the GPU's description names torch's CUDA already
+        parts.append(f"GPU: {gpu}")
     return ", ".join(parts)
 
 

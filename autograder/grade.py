@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import io
 import json
 import multiprocessing
@@ -130,13 +131,14 @@ def canary(task: GradeTask) -> None:
     if key in _CANARIES_PASSED:
         return
     from .config import load_assignment
-    from .environment import describe, versions
+    from .environment import describe, mismatches, versions
     from .report import isolation_line
 
+    assignment = load_assignment(Path(task.assignment_dir))
     with tempfile.TemporaryDirectory(prefix="autograder-canary-") as tmp:
         submission = Path(tmp) / "reference"
         submission.mkdir()
-        for module in load_assignment(Path(task.assignment_dir)).modules:
+        for module in assignment.modules:
             shutil.copy2(reference / f"{module}.py", submission / f"{module}.py")
         doc = _grade_one(GradeTask(
             assignment_dir=task.assignment_dir, tests_dir=task.tests_dir, submission=str(submission),
@@ -148,12 +150,15 @@ def canary(task: GradeTask) -> None:
         shown = [f"  {t['name']}: {t['outcome']}: {(t.get('output') or '').strip()[:300]}" for t in lost[:10]]
         if len(lost) > 10:
             shown.append(f"  ... and {len(lost) - 10} more")
+        here = versions()
+        shown += [f"outside the course's pins (assignment.toml [environment]): {line}"
+                  for line in mismatches(here, assignment.environment)]
         raise CanaryFailed(
             f"The reference solution scored {doc['score']:g} / {doc['max_score'] or 0:g} on this grading machine "
             f"({socket.gethostname()}, process {os.getpid()}), so no student was graded here. "
             "The machine or the suite is at fault, not the students.\n"
             + ("\n".join(shown) if shown else doc["output"].splitlines()[0]) + "\n"
-            f"environment: {describe(versions())}\n"
+            f"environment: {describe(here)}\n"
             f"isolation: {isolation_line(doc)}"
         )
     _CANARIES_PASSED.add(key)
@@ -376,23 +381,32 @@ def grade_batch(
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = suite_fingerprint(assignment)
+    kept = previous_results(submissions, out_dir, fingerprint)[0] if resume else {}
     docs: dict[str, dict] = {}
     tasks: list[GradeTask] = []
+    about = {sub.student: _about(sub, fingerprint) for sub in submissions}
+
+    def finished(doc: dict) -> None:
+        # The judge knows the submission's folder only: who it is, what was taken from the upload
+        # and which suite graded it are added here, before anyone reads the result.
+        doc.update(about.get(doc["student"], {}))
+        write_json(out_dir / f"{file_name(doc['student'])}.json", doc)
+        on_result(doc)
+
     # Workers must not see the other students' uploads either: where they came from.
     hide = (str(out_dir), *sorted({str(sub.source.parent) for sub in submissions if sub.source}))
     for sub in submissions:
         path = out_dir / f"{sub.file_name}.json"
-        if resume and path.is_file():
-            previous = json.loads(path.read_text())
-            if not previous.get("error"):
-                docs[sub.student] = previous
-                on_result(previous)
-                continue
+        if sub.student in kept:
+            docs[sub.student] = kept[sub.student]
+            on_result(kept[sub.student])
+            continue
         if sub.problem or sub.folder is None:
-            doc = error_document(sub.student, assignment.name, sub.problem or "no files found")
-            write_json(path, doc)
+            doc = error_document(sub.student, assignment.name, sub.problem or "no files found",
+                                 outcome=getattr(sub, "error", "invalid"))
             docs[sub.student] = doc
-            on_result(doc)
+            finished(doc)
             continue
         tasks.append(GradeTask(
             assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
@@ -400,11 +414,64 @@ def grade_batch(
             reference_dir=str(reference_dir), seed=seed, isolation=isolation,
             hide=hide, canary=canary,
         ))
-    done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=on_result)
+    done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=finished)
     docs.update({task.student: done[task.results] for task in tasks})
     ordered = [docs[s.student] for s in submissions]
     _fill_max_score(ordered, out_dir)
     return ordered
+
+
+def _about(sub: Submission, fingerprint: str) -> dict:
+    """What a results document records of where it came from, beside what the judge wrote."""
+    about = {"fingerprint": fingerprint}
+    if getattr(sub, "name", None):
+        about["name"] = sub.name
+    if getattr(sub, "intake", None):
+        about["intake"] = sub.intake
+    return about
+
+
+def suite_fingerprint(assignment: Assignment) -> str:
+    """What a result depends on besides the submission and the seed: the assignment's tests,
+    reference, mistake catalogue, helpers and limits (its .py and .toml files, samples aside), and
+    the engine's code and version. A result with another fingerprint was graded by another suite."""
+    from . import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for root, label in ((Path(assignment.folder), "assignment"), (Path(__file__).parent, "engine")):
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = sorted(d for d in subfolders if d not in ("samples", "__pycache__") and not d.startswith("."))
+            for name in sorted(f for f in files if f.endswith((".py", ".toml"))):
+                path = Path(folder) / name
+                digest.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
+                digest.update(path.read_bytes())
+    return "sha256:" + digest.hexdigest()[:20]
+
+
+def previous_results(submissions: list[Submission], out_dir: Path, fingerprint: str
+                     ) -> tuple[dict[str, dict], dict[str, str]]:
+    """For a resumed batch: the results it keeps ({student: document}), and why each other
+    student with a results file is graded again ({student: reason})."""
+    kept: dict[str, dict] = {}
+    again: dict[str, str] = {}
+    for sub in submissions:
+        path = Path(out_dir) / f"{sub.file_name}.json"
+        if not path.is_file():
+            continue
+        try:
+            previous = json.loads(path.read_text())
+        except (OSError, ValueError):
+            again[sub.student] = "its results file cannot be read"
+            continue
+        if previous.get("error") == "grader_error":
+            again[sub.student] = "a grader error"
+        elif previous.get("error"):
+            again[sub.student] = "it could not be graded"
+        elif previous.get("fingerprint") != fingerprint:
+            again[sub.student] = "the suite or the engine changed since"
+        else:
+            kept[sub.student] = previous
+    return kept, again
 
 
 def run_tasks(tasks: list[GradeTask], *, jobs: int = 0, isolation: str | None = None, dask: str | None = None,

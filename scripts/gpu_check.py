@@ -7,11 +7,12 @@ Installs the project (no network: pip builds it with the machine's setuptools; t
 DIR, e.g. pyseccomp, are installed beside it), grades every shipped sample of every
 assignment with the default isolation, and prints per assignment the reference's score, the
 status of each of its ``gpu`` tests, the stub's score and the seconds the reference's tests
-took with and without the ``gpu`` tests. With ``--validate`` it also runs ``autograder
+took with and without the ``gpu`` tests. Then it grades each reference sample alone with
+``autograder grade``, whose canary must pass on this machine. With ``--validate`` it also runs ``autograder
 validate`` (one seed) on each assignment, so that every catalogued mistake is proven caught and
 named with the ``gpu`` tests running too (a few more minutes). Exit status 0 when every sample
-scored as expected, every reference has full marks with every ``gpu`` test passed, and every
-validation passed.
+scored as expected, every reference has full marks with every ``gpu`` test passed, every canary
+passed, and every validation passed.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +75,29 @@ def report(results: Path) -> bool:
     return ok
 
 
+def canaries(env: dict, names: list[str], seed: int) -> bool:
+    """`autograder grade` of each reference sample alone, all at once: each batch's canary (the
+    reference graded first, gpu tests included) must pass on this machine, and the batch exit 0."""
+    begin = time.monotonic()
+    runs = {}
+    for name in names:
+        subs = Path(tempfile.mkdtemp(prefix=f"autograder-canary-{name}-"))
+        shutil.copytree(ROOT / "solutions" / name / "samples" / "reference", subs / "reference")
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "grade", name, str(subs), "--out", str(subs.with_name(subs.name + "-out")),
+             "-j", "1", "--seed", str(seed), "--course", str(ROOT)],
+            env=env, cwd=tempfile.gettempdir(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ok = True
+    for name, run in runs.items():
+        output = run.communicate()[0]
+        print(f"grade {name} (canary, then the reference): exit {run.returncode}")
+        if run.returncode != 0:
+            print(output[-3000:])
+        ok &= run.returncode == 0
+    print(f"canaries: {time.monotonic() - begin:.0f} s")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheels", help="folder of wheels the machine lacks (installed with the project)")
@@ -95,7 +120,8 @@ def main() -> int:
           f"(-j {args.jobs})")
     tail = [line for line in samples.stdout.splitlines() if "scored" in line or "expected" in line]
     print("\n".join(tail[-20:]) or samples.stdout[-3000:], samples.stderr[-3000:], sep="\n")
-    ok = report(out) and samples.returncode == 0
+    ok = report(out) and samples.returncode == 0 and canaries(env, args.names or sorted(
+        p.name for p in out.iterdir() if p.is_dir()), args.seed)
     if args.validate:
         print()
         for name in args.names or sorted(p.name for p in out.iterdir() if p.is_dir()):

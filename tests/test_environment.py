@@ -104,6 +104,9 @@ def test_describe_is_one_line():
     assert line == "Python 3.12.3, numpy 2.3.1, torch 2.13.0+cpu, CUDA none, GPU: none on this machine"
     assert describe({"python": "3.12.3", "numpy": "2.3.1", "cuda": "none", "gpu": "none"}).startswith(
         "Python 3.12.3, numpy 2.3.1, torch not importable, CUDA none")
+    gpu = "NVIDIA H100 80GB HBM3; driver 580.159.04; CUDA 13.0 (torch's build)"
+    assert describe({"python": "3.12.3", "numpy": "2.3.1", "torch": "2.11.0+cu130", "cuda": "13.0", "gpu": gpu}) == (
+        f"Python 3.12.3, numpy 2.3.1, torch 2.11.0+cu130, GPU: {gpu}")
     assert "\n" not in describe(versions())
 
 
