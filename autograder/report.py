@@ -137,13 +137,14 @@ def write_grades_csv(docs: list[dict], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
-                         "points_not_graded"])
+        writer.writerow(["student", "name", "score", "max_score", "percent", "tests_passed", "tests", "mistakes",
+                         "error", "points_not_graded"])
         for doc in docs:
             counted = [t for t in doc.get("tests", []) if t.get("outcome") != "skipped"]
             max_score = doc.get("max_score") or 0
             writer.writerow([
                 csv_text(doc["student"]),
+                csv_text(doc.get("name") or ""),
                 f"{doc['score']:g}",
                 f"{max_score:g}",
                 f"{100 * doc['score'] / max_score:.1f}" if max_score else "",

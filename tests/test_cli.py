@@ -422,21 +422,21 @@ def test_grades_csv(world):
     docs = graded(world)
     with open(world.out / "grades.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
-                       "points_not_graded"]
+    assert rows[0] == ["student", "name", "score", "max_score", "percent", "tests_passed", "tests", "mistakes",
+                       "error", "points_not_graded"]
     assert [r[0] for r in rows[1:]] == STUDENTS
     full = docs["alice"]["max_score"]
-    assert [(r[1], r[2], r[3]) for r in rows[1:]] == [
+    assert [(r[2], r[3], r[4]) for r in rows[1:]] == [
         (f"{full:g}", f"{full:g}", "100.0"),
         ("0", f"{full:g}", "0.0"),
         (f"{full:g}", f"{full:g}", "100.0"),
         ("0", f"{full:g}", "0.0"),
     ]
     passed_alice = sum(t["status"] == "passed" for t in docs["alice"]["tests"])
-    assert rows[1][4] == str(passed_alice) and rows[1][5] == str(passed_alice)
-    assert rows[2][4] == "0" and rows[2][5] == str(passed_alice)
-    assert rows[4][5] == "0" and rows[4][7] == "invalid"
-    assert rows[1][7] == rows[2][7] == rows[3][7] == ""
+    assert rows[1][5] == str(passed_alice) and rows[1][6] == str(passed_alice)
+    assert rows[2][5] == "0" and rows[2][6] == str(passed_alice)
+    assert rows[4][6] == "0" and rows[4][8] == "invalid"
+    assert rows[1][8] == rows[2][8] == rows[3][8] == ""
 
 
 def test_a_class_is_graded_with_one_seed_recorded_and_printed(world):

@@ -10,7 +10,7 @@ from rich.console import Console
 from autograder import report
 from autograder.grade import error_document
 
-HEADER = ["student", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
+HEADER = ["student", "name", "score", "max_score", "percent", "tests_passed", "tests", "mistakes", "error",
           "points_not_graded"]
 
 
@@ -76,20 +76,20 @@ def test_grades_csv_columns_and_values(tmp_path):
     report.write_grades_csv([ALICE, BOB, CAROL, DAVE], path)
     rows = read_csv(path)
     assert rows[0] == HEADER
-    assert rows[1] == ["alice", "6", "6", "100.0", "3", "3", "", "", "0"]
+    assert rows[1] == ["alice", "", "6", "6", "100.0", "3", "3", "", "", "0"]
     # bob: the skipped GPU test counts neither in tests nor in max_score, and its points are said.
-    assert rows[2] == ["bob", "2", "6", "33.3", "1", "3", "db not summed over the batch; relu mask from dout", "",
+    assert rows[2] == ["bob", "", "2", "6", "33.3", "1", "3", "db not summed over the batch; relu mask from dout", "",
                        "5"]
-    assert rows[3] == ["carol", "3", "6", "50.0", "1", "3", "", "", "0"]
+    assert rows[3] == ["carol", "", "3", "6", "50.0", "1", "3", "", "", "0"]
     # dave: max_score None -> 0 and no percent; the error kind is recorded.
-    assert rows[4] == ["dave", "0", "0", "", "0", "0", "", "invalid", "0"]
+    assert rows[4] == ["dave", "", "0", "0", "", "0", "0", "", "invalid", "0"]
     assert len(rows) == 5
 
 
 def test_grades_csv_after_max_score_is_filled(tmp_path):
     dave = dict(DAVE, max_score=6.0)
     report.write_grades_csv([dave], tmp_path / "g.csv")
-    assert read_csv(tmp_path / "g.csv")[1] == ["dave", "0", "6", "0.0", "0", "0", "", "invalid", "0"]
+    assert read_csv(tmp_path / "g.csv")[1] == ["dave", "", "0", "6", "0.0", "0", "0", "", "invalid", "0"]
 
 
 def test_grades_csv_fractional_points_and_quoting(tmp_path):
@@ -97,7 +97,7 @@ def test_grades_csv_fractional_points_and_quoting(tmp_path):
     report.write_grades_csv([d], tmp_path / "g.csv")
     text = (tmp_path / "g.csv").read_text()
     assert '"o\'brien, pat"' in text
-    assert read_csv(tmp_path / "g.csv")[1] == ["o'brien, pat", "0.5", "1.5", "33.3", "1", "2", 'a "quoted", name', "",
+    assert read_csv(tmp_path / "g.csv")[1] == ["o'brien, pat", "", "0.5", "1.5", "33.3", "1", "2", 'a "quoted", name', "",
                                                  "0"]
 
 
@@ -263,9 +263,11 @@ def test_grades_csv_neutralises_formulas_in_every_text_column(tmp_path):
     rows = read_csv(tmp_path / "g.csv")[1:]
     assert [r[0] for r in rows] == ['\'=HYPERLINK("http://evil.example","click")', "'@SUM(A1:A9)", "'+61+0",
                                     "'-pthis", "\\tx", "\\rx"]  # escaped: no longer a tab or CR first
-    assert rows[1][6] == "'=1+1; plain"
-    assert rows[5][7] == "'=cmd|' /C calc'!A0"
-    assert rows[0][1:6] == ["1", "1", "100.0", "1", "1"]  # numbers stay numbers
+    assert rows[1][7] == "'=1+1; plain"
+    assert rows[5][8] == "'=cmd|' /C calc'!A0"
+    assert rows[0][2:7] == ["1", "1", "100.0", "1", "1"]  # numbers stay numbers
+    report.write_grades_csv([dict(docs[0], name="=Ana Silva")], tmp_path / "g.csv")
+    assert read_csv(tmp_path / "g.csv")[1][1] == "'=Ana Silva"  # the name from the download is a text cell too
 
 
 def test_grades_csv_escapes_control_characters(tmp_path):
