@@ -94,9 +94,9 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
 
 
 def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, jobs: int, seed, isolation,
-           dask, resume, canary: bool = False, only: tuple[str, ...] = ()) -> list[dict]:
+           dask, resume, canary: bool = False, only: tuple[str, ...] = (), layout: str | None = None) -> list[dict]:
     from .grade import CanaryFailed, grade_batch, previous_results, suite_fingerprint
-    from .ingest import discover
+    from .ingest import IntakeRefused, discover
 
     a = solution_assignment(course, assignment)
     if canary:
@@ -105,9 +105,14 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         for sentence in mismatches(versions(), a.environment):  # the canary decides; this says why it may fail
             err.print(Text(f"note: this machine is outside the course's pins: {sentence}", style="yellow"))
     out_dir = Path(out_dir).resolve()
-    subs = discover(submissions_dir, out_dir / ".staging", a.modules[0])
+    try:
+        subs = discover(submissions_dir, out_dir / ".staging", a.modules, layout)
+    except IntakeRefused as exc:
+        raise click.ClickException(str(exc)) from None
     if not subs:
-        raise click.ClickException(f"no submissions in {submissions_dir} (expected one folder or .zip per student)")
+        raise click.ClickException(
+            f"no submissions in {submissions_dir}: expected a download of Canvas, Moodle, Gradescope or nbgrader, "
+            "or one folder or .zip per student (docs/tas.md)")
     graded: dict[str, dict] = {}  # every result of the class so far, by student
     todo = subs
     if only:
@@ -225,18 +230,38 @@ def _seed_line(seed: int | None) -> str:
 @click.option("--only", multiple=True, metavar="ID",
               help="grade only this student (repeat the option for several) into the results already in --out")
 @click.option("--no-canary", is_flag=True, help="do not grade the reference first on each process that grades")
+@click.option("--layout", type=click.Choice(["canvas", "moodle", "gradescope", "nbgrader", "folders"]),
+              help="read SUBMISSIONS_DIR as this platform's download (default: recognised from its names)")
+@click.option("--after-due", is_flag=True, help="the due date has passed: the feedback shows the after_due tests "
+                                                  "in full too")
 @click.option("--course", help="the course folder (default: found from here)")
 def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume, only,
-          no_canary, course) -> None:
-    """Grade every submission in SUBMISSIONS_DIR (one folder or .zip per student id)."""
+          no_canary, layout, after_due, course) -> None:
+    """Grade every submission in SUBMISSIONS_DIR (a class download of Canvas, Moodle, Gradescope or nbgrader,
+    or one folder or .zip per student id)."""
     if only and resume:
         raise click.UsageError("--only and --resume exclude each other")
     seed = _batch_seed(seed, seed_per_student, out_dir, resume or bool(only))
     docs = _grade(assignment, submissions_dir, out_dir, _course(course), jobs, seed, isolation, dask, resume,
-                  canary=not no_canary, only=only)
+                  canary=not no_canary, only=only, layout=layout)
     out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
-    out.print(f"results: {Path(out_dir).resolve()}/<student>.json and grades.csv")
+    out_dir = Path(out_dir).resolve()
+    _hand_back(out_dir, docs, _course(course), assignment, after_due)
+    out.print(f"results: {out_dir}/<student>.json and grades.csv; for the students: {out_dir}/feedback/; "
+              f"for the staff: {out_dir}/report.html")
     out.print(_seed_line(seed))
+
+
+def _hand_back(out_dir: Path, docs: list[dict], course: Path, assignment: str, after_due: bool) -> None:
+    """What a batch leaves beside the results: each student's feedback and the class report."""
+    from .classreport import write_class_report
+    from .feedback import write_feedback
+
+    a = solution_assignment(course, assignment)
+    write_feedback(out_dir, docs, a, after_due=after_due)
+    stub = course / "assignments" / a.folder.name
+    with err.status(f"writing the class report of {len(docs)} submission(s)..."):
+        write_class_report(out_dir, docs, a, a.folder, stub if stub.is_dir() else None)
 
 
 @main.command()
@@ -268,6 +293,110 @@ def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, 
         err.print("[red]samples that did not score as expected:[/red]\n" + escape("\n".join(problems)))
         sys.exit(1)
     out.print(f"every sample scored as expected; results in {out_dir.resolve()}")
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--after-due", is_flag=True, help="the due date has passed: show the after_due tests in full too")
+@click.option("--course", help="the course folder (default: found from here)")
+def feedback(results_dir: Path, after_due: bool, course: str | None) -> None:
+    """Write RESULTS_DIR/feedback/<student>.md and .html for every results document in RESULTS_DIR:
+    what students may see (public tests in full, hidden tests as a total only)."""
+    from .feedback import write_feedback
+
+    docs, name = _class_results(results_dir)
+    written = write_feedback(results_dir, docs, _assignment_named(_course(course), name), after_due=after_due)
+    folder = (results_dir / "feedback").resolve()
+    out.print(f"feedback for {len(docs)} student(s): {len(written)} files in {folder} "
+              f"(<student>.md and .html{'; after_due tests shown' if after_due else ''})", markup=False)
+
+
+def _class_results(results_dir: Path) -> tuple[list[dict], str]:
+    """The results documents of RESULTS_DIR and the one assignment they are of."""
+    docs = report.load_results(results_dir)
+    if not docs:
+        raise click.ClickException(f"no results documents (<student>.json) in {results_dir}: "
+                                   "give the --out folder of `autograder grade`")
+    names = sorted({d["assignment"] for d in docs})
+    if len(names) > 1:
+        raise click.ClickException(f"{results_dir} holds results of several assignments ({', '.join(names)}): "
+                                   "grade each into a folder of its own")
+    return docs, names[0]
+
+
+def _assignment_named(root: Path, name: str):
+    """The assignment of solutions/ whose name is ``name`` (the folder's, or assignment.toml's)."""
+    from .config import CONFIG_NAME
+
+    try:
+        return solution_assignment(root, name)
+    except (FileNotFoundError, ValueError):
+        found = [load_assignment(p.parent) for p in sorted((root / "solutions").glob(f"*/{CONFIG_NAME}"))]
+        found = [a for a in found if a.name == name]
+        if not found:
+            raise click.ClickException(f"the results are of assignment {name!r}, which is not in "
+                                       f"{root / 'solutions'}") from None
+        return found[0]
+
+
+@main.command("report")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--course", help="the course folder (default: found from here)")
+def class_report(results_dir: Path, course: str | None) -> None:
+    """Write RESULTS_DIR/report.html, the class report: scores, pass rate per test, catalogued mistakes,
+    crashes and time-outs, time per submission, and near-identical submissions (for the course staff)."""
+    from .classreport import write_class_report
+
+    docs, name = _class_results(results_dir)
+    root = _course(course)
+    a = _assignment_named(root, name)
+    stub = root / "assignments" / a.folder.name
+    with err.status(f"writing the class report of {len(docs)} submission(s)..."):
+        path = write_class_report(results_dir, docs, a, a.folder, stub if stub.is_dir() else None)
+    out.print(f"class report: {path.resolve()}", markup=False)
+
+
+@main.command("export")
+@click.argument("platform", type=click.Choice(["canvas", "moodle"]))
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the CSV file to write")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="the assignment's maximum on the platform: grades are scaled to it (default: the points as "
+                   "graded)")
+@click.option("--assignment-column", metavar="HEADER",
+              help="canvas: the assignment's column header exactly as your Canvas gradebook export shows it, "
+                   "e.g. 'Backprop (12345)' (default: the assignment's title, which Canvas matches by title)")
+@click.option("--no-comments", is_flag=True, help="moodle: leave out the Feedback comments column")
+@click.option("--course", help="the course folder (default: found from here; only for the assignment's title)")
+def export_grades(platform: str, results_dir: Path, out_file: Path, points: float | None,
+                  assignment_column: str | None, no_comments: bool, course: str | None) -> None:
+    """Write the gradebook import file of PLATFORM (canvas or moodle) from the results in RESULTS_DIR,
+    which must have been graded from that platform's own download (it carries the students' ids)."""
+    from datetime import datetime, timezone
+
+    from .export import ExportRefused, canvas_csv, moodle_csv
+    from .ingest import printable
+
+    docs, name = _class_results(results_dir)
+    try:
+        if platform == "canvas":
+            column = assignment_column or _assignment_named(_course(course), name).title
+            done = canvas_csv(docs, column, out_file, points=points)
+        else:
+            # The time of grading: Moodle keeps a grade changed by hand after it.
+            graded = max(p.stat().st_mtime for p in Path(results_dir).glob("*.json"))
+            done = moodle_csv(docs, out_file, points=points, modified=datetime.fromtimestamp(graded, timezone.utc),
+                              comments=not no_comments)
+    except ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    out.print(f"{platform}: {len(done.written)} grade(s) written to {done.path.resolve()}", markup=False)
+    for student, why in done.left_out:
+        err.print(Text(f"left out: {printable(student)}: {why}", style="yellow"))
+    if platform == "canvas" and not assignment_column:
+        err.print(Text(f"note: the column is named {column!r}; Canvas matches it to the assignment of that title, "
+                       "or makes a new assignment. Pass --assignment-column with the header your Canvas "
+                       "gradebook export shows (e.g. 'Backprop (12345)') to be sure.", style="yellow"))
 
 
 # ------------------------------------------------------------------ instructors

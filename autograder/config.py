@@ -15,12 +15,16 @@ Each assignment folder holds an ``assignment.toml``::
     numpy = ">=2.0,<3"
     torch = ">=2.1,<3"
 
+    [feedback]        # optional: what the feedback files show students (autograder.feedback)
+    hidden_mistakes = false   # true: also the catalogued mistakes that hidden tests named, with hints
+
 A test may override limits with ``@pytest.mark.limits(call_seconds=30)``
 (or ``@pytest.mark.time_limit(30)`` for the per-call wall time alone).
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -59,6 +63,19 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class FeedbackOptions:
+    """The ``[feedback]`` table: what a student's feedback file may show beyond the public tests.
+
+    Hidden tests always appear as a total only. ``hidden_mistakes`` is a course's choice: the
+    names and hints of the catalogued mistakes that hidden tests named (never the tests' names,
+    messages, inputs or expected values). Off by default: a hint can give away what a hidden
+    test looks for.
+    """
+
+    hidden_mistakes: bool = False
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     folder: Path  # solutions/<name> when grading, the student's copy when checking
@@ -68,6 +85,7 @@ class Assignment:
     # The versions the grader runs, e.g. {"numpy": ">=2.0,<3"}; `autograder check` warns a
     # student whose versions differ. Left out of the hash, so an Assignment stays hashable.
     environment: dict[str, str] = field(default_factory=dict, hash=False)
+    feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
 
     @property
     def tests_dir(self) -> Path:
@@ -101,7 +119,22 @@ def load_assignment(folder: Path, name: str | None = None) -> Assignment:
         modules=modules,
         limits=Limits().merged(**data.get("limits", {})),
         environment=_environment(path, data.get("environment", {})),
+        feedback=_feedback(path, data.get("feedback", {})),
     )
+
+
+def _feedback(path: Path, table) -> FeedbackOptions:
+    """The [feedback] table, checked: known keys, booleans."""
+    known = [f.name for f in dataclasses.fields(FeedbackOptions)]
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [feedback] must be a table, e.g. hidden_mistakes = false")
+    for key, value in table.items():
+        shown = json.dumps(value) if isinstance(value, (bool, int, float, str)) else repr(value)  # as TOML has it
+        if key not in known:
+            raise ValueError(f"{path}: [feedback] {key} = {shown}: unknown key (known: {', '.join(known)})")
+        if type(value) is not bool:
+            raise ValueError(f"{path}: [feedback] {key} = {shown}: must be true or false")
+    return FeedbackOptions(**table)
 
 
 def _environment(path: Path, table) -> dict[str, str]:

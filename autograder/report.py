@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -155,3 +156,19 @@ def write_grades_csv(docs: list[dict], path: Path) -> None:
                 f"{doc.get('not_graded', {}).get('points', 0):g}",
             ])
     os.replace(tmp, path)
+
+
+def load_results(results_dir: Path) -> list[dict]:
+    """The results documents of a results folder (its ``<student>.json``), in student-id order.
+    Files that are not results documents (unreadable, or without student, assignment, score and
+    tests) are passed over."""
+    docs = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (isinstance(doc, dict) and isinstance(doc.get("student"), str) and isinstance(doc.get("assignment"), str)
+                and isinstance(doc.get("tests"), list) and isinstance(doc.get("score"), (int, float))):
+            docs.append(doc)
+    return sorted(docs, key=lambda d: d["student"])

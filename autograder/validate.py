@@ -141,7 +141,7 @@ def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, s
         plan = build_submissions(a.folder, a.modules, catalogue, root / "subs")
         subs = [Submission(student, root / "subs" / student) for student in plan]
         if samples is not None:
-            found = discover(a.samples_dir, root / "samples", a.modules[0])
+            found = discover(a.samples_dir, root / "samples", a.modules, "folders")
             subs += [sub for sub in found if fnmatch.fnmatch(sub.student, samples) and sub.folder and not sub.problem]
         # Submission by submission, every seed: one judge run each (a pool process keeps pytest,
         # torch, the tests and its fork server; a run's worker imports the submission alone).

@@ -13,7 +13,7 @@ import pytest
 from autograder import ingest
 from autograder.ingest import Submission, discover, file_name, printable
 
-PRIMARY = "backprop"
+MODULES = ("backprop", "backprop_torch")
 CODE = b"def sigmoid_forward(x):\n    return x\n"
 
 
@@ -64,7 +64,7 @@ def by_id(found: list[Submission]) -> dict[str, Submission]:
 def test_module_one_level_down_is_found(subs, staging):
     write(subs / "alice" / "backprop" / "backprop.py")
     write(subs / "alice" / "README.txt", b"hi")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder == staging / "alice" / "backprop"
     assert sub.problem is None
 
@@ -72,15 +72,20 @@ def test_module_one_level_down_is_found(subs, staging):
 def test_module_two_levels_down_is_found_but_macosx_is_not(subs, staging):
     write(subs / "alice" / "__MACOSX" / "x" / "backprop.py", b"junk")
     write(subs / "alice" / "hw" / "code" / "backprop.py")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder == staging / "alice" / "hw" / "code"
 
 
-def test_folder_without_the_module_is_graded_as_is(subs, staging):
+def test_folder_without_any_module_is_not_graded_but_said_so(subs, staging):
+    # Issue 15: graded as is, these scored a silent 0, like a stub; now they say what is missing.
     write(subs / "bob" / "notes.txt", b"I did not finish")
     (subs / "carl").mkdir()
-    found = discover(subs, staging, PRIMARY)
-    assert found == [Submission("bob", staging / "bob", None), Submission("carl", staging / "carl", None)]
+    bob, carl = discover(subs, staging, MODULES)
+    assert (bob.student, bob.folder, bob.error) == ("bob", None, "no_files")
+    assert bob.problem == ("none of the expected files is in the submission: expected backprop.py and "
+                           "backprop_torch.py, found notes.txt. Submit backprop.py and backprop_torch.py.")
+    assert (carl.student, carl.folder, carl.error) == ("carl", None, "no_files")
+    assert carl.problem == "the submission is empty: expected backprop.py and backprop_torch.py. Submit those files."
 
 
 def test_hidden_entries_and_stray_files_are_ignored(subs, staging):
@@ -89,7 +94,7 @@ def test_hidden_entries_and_stray_files_are_ignored(subs, staging):
     make_zip(subs / ".hidden.zip", {"backprop.py": CODE})
     write(subs / "notes.txt", b"not a submission")
     write(subs / "alice" / "backprop.py")
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert [s.student for s in found] == ["alice"]
 
 
@@ -98,28 +103,28 @@ def test_results_are_sorted_by_student_id(subs, staging):
         write(subs / name / "backprop.py")
     make_zip(subs / "carol.zip", {"backprop.py": CODE})
     make_zip(subs / "dave.zip", {"backprop.py": CODE})
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert [s.student for s in found] == ["alice", "bob", "carol", "dave", "mallory", "zoe"]
 
 
 def test_sorted_by_student_id_even_when_zip_suffix_changes_the_order(subs, staging):
     make_zip(subs / "anna.zip", {"backprop.py": CODE})
     write(subs / "anna-maria" / "backprop.py")
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert [s.student for s in found] == ["anna", "anna-maria"]
 
 
 def test_student_ids_are_unique(subs, staging):
     write(subs / "alice" / "backprop.py")
     make_zip(subs / "alice.zip", {"backprop.py": b"# another upload\n"})
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     ids = [s.student for s in found]
     assert len(ids) == len(set(ids)), ids
 
 
 def test_missing_submissions_dir_is_an_error(tmp_path, staging):
     with pytest.raises(FileNotFoundError, match="not a folder of submissions"):
-        discover(tmp_path / "nope", staging, PRIMARY)
+        discover(tmp_path / "nope", staging, MODULES)
 
 
 # --------------------------------------------------------------------- zips
@@ -127,7 +132,7 @@ def test_missing_submissions_dir_is_an_error(tmp_path, staging):
 
 def test_valid_zip_is_extracted_into_staging(subs, staging):
     make_zip(subs / "alice.zip", {"backprop.py": CODE, "backprop_torch.py": b"x = 1\n"})
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("alice", staging / "alice", None)
     assert (staging / "alice" / "backprop.py").read_bytes() == CODE
     assert (staging / "alice" / "backprop_torch.py").read_bytes() == b"x = 1\n"
@@ -136,7 +141,7 @@ def test_valid_zip_is_extracted_into_staging(subs, staging):
 
 def test_uppercase_zip_suffix(subs, staging):
     make_zip(subs / "Bob.ZIP", {"backprop.py": CODE})
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.student == "Bob" and sub.problem is None
     assert (sub.folder / "backprop.py").read_bytes() == CODE
 
@@ -148,7 +153,7 @@ def test_zip_with_a_top_folder_uses_that_folder(subs, staging):
         "alice_hw2/backprop_torch.py": b"y = 2\n",
         "__MACOSX/alice_hw2/._backprop.py": b"\0resource fork",
     })
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.problem is None
     assert sub.folder == staging / "alice" / "alice_hw2"
     assert (sub.folder / "backprop_torch.py").read_bytes() == b"y = 2\n"
@@ -157,15 +162,15 @@ def test_zip_with_a_top_folder_uses_that_folder(subs, staging):
 
 def test_rediscovery_replaces_a_previous_extraction(subs, staging):
     make_zip(subs / "alice.zip", {"backprop.py": CODE})
-    discover(subs, staging, PRIMARY)
+    discover(subs, staging, MODULES)
     write(staging / "alice" / "stale.py", b"left over")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert tree(sub.folder) == ["backprop.py"]
 
 
 def test_folder_holding_only_a_zip_uses_the_zip_content(subs, staging):
     make_zip(subs / "alice" / "submission.zip", {"hw/backprop.py": CODE})
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.student == "alice" and sub.problem is None
     assert (sub.folder / "backprop.py").read_bytes() == CODE
     assert sub.folder == staging / "alice" / "hw"
@@ -175,7 +180,7 @@ def test_folder_holding_only_a_zip_uses_the_zip_content(subs, staging):
 def test_folder_with_a_zip_and_other_files_is_taken_as_a_folder(subs, staging):
     make_zip(subs / "alice" / "old.zip", {"backprop.py": b"old"})
     write(subs / "alice" / "backprop.py")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder == staging / "alice"
     assert tree(sub.folder) == ["backprop.py", "old.zip"]
 
@@ -183,7 +188,7 @@ def test_folder_with_a_zip_and_other_files_is_taken_as_a_folder(subs, staging):
 def test_broken_zip_becomes_a_problem_naming_the_file(subs, staging):
     write(subs / "dave.zip", os.urandom(300))
     write(subs / "alice" / "backprop.py")
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert [s.student for s in found] == ["alice", "dave"]
     dave = found[1]
     assert dave.folder is None
@@ -193,7 +198,7 @@ def test_broken_zip_becomes_a_problem_naming_the_file(subs, staging):
 
 def test_broken_zip_inside_a_student_folder(subs, staging):
     write(subs / "erin" / "upload.zip", b"PK\x03\x04 truncated")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder is None
     assert "upload.zip" in sub.problem and "valid .zip" in sub.problem
 
@@ -204,7 +209,7 @@ def test_broken_zip_inside_a_student_folder(subs, staging):
 )
 def test_unsafe_paths_are_refused_and_nothing_escapes(subs, staging, tmp_path, name):
     make_zip(subs / "mallory.zip", {"backprop.py": CODE, name: b"pwned"})
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder is None
     assert "mallory.zip" in sub.problem
     assert "unsafe path" in sub.problem
@@ -229,7 +234,7 @@ def test_symlink_entry_is_refused(subs, staging, tmp_path):
         "backprop.py": CODE,
         "secret.py": ((0o120777 << 16), b"/etc/passwd"),
     })
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder is None
     assert "'secret.py' is a symbolic link" in sub.problem
     assert "mallory.zip" in sub.problem
@@ -238,7 +243,7 @@ def test_symlink_entry_is_refused(subs, staging, tmp_path):
 
 def test_regular_file_mode_bits_are_fine(subs, staging):
     make_zip(subs / "alice.zip", {"backprop.py": ((stat.S_IFREG | 0o644) << 16, CODE)})
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.problem is None and (sub.folder / "backprop.py").read_bytes() == CODE
 
 
@@ -246,7 +251,7 @@ def test_zip_over_the_size_limit_is_refused(subs, staging, monkeypatch):
     monkeypatch.setattr(ingest, "MAX_UNZIPPED_BYTES", 1000)
     make_zip(subs / "bomb.zip", {"backprop.py": CODE, "big.bin": b"\0" * 600, "big2.bin": b"\0" * 600})
     make_zip(subs / "small.zip", {"backprop.py": CODE, "big.bin": b"\0" * 600})
-    found = by_id(discover(subs, staging, PRIMARY))
+    found = by_id(discover(subs, staging, MODULES))
     assert found["bomb"].folder is None
     assert "bomb.zip" in found["bomb"].problem and "unpacks to more than" in found["bomb"].problem
     assert not (staging / "bomb" / "big.bin").exists()
@@ -257,8 +262,8 @@ def test_zip_over_the_size_limit_is_refused(subs, staging, monkeypatch):
 def test_zip_with_too_many_files_is_refused(subs, staging, monkeypatch):
     monkeypatch.setattr(ingest, "MAX_FILES", 3)
     make_zip(subs / "many.zip", {f"f{i}.py": b"" for i in range(4)})
-    make_zip(subs / "ok.zip", {f"f{i}.py": b"" for i in range(3)})
-    found = by_id(discover(subs, staging, PRIMARY))
+    make_zip(subs / "ok.zip", {"backprop.py": CODE, "f0.py": b"", "f1.py": b""})  # 3 files: within the limit
+    found = by_id(discover(subs, staging, MODULES))
     assert "more than 3 files" in found["many"].problem
     assert found["ok"].problem is None
 
@@ -268,7 +273,7 @@ def test_one_bad_zip_does_not_stop_the_batch(subs, staging):
     write(subs / "b.zip", b"garbage")
     make_zip(subs / "c.zip", {"../x.py": b""})
     make_zip(subs / "d.zip", {"backprop.py": CODE})
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert [(s.student, s.problem is None) for s in found] == [("a", True), ("b", False), ("c", False), ("d", True)]
 
 
@@ -295,7 +300,7 @@ def course_solution(tmp_path: Path) -> Path:
 def test_plain_folder_is_copied_into_staging(subs, staging):
     write(subs / "alice" / "backprop.py")
     write(subs / "alice" / "data" / "weights.npy", b"\x93NUMPY")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("alice", staging / "alice", None)
     assert tree(sub.folder) == ["backprop.py", "data", "data/weights.npy"]
     assert (sub.folder / "backprop.py").read_bytes() == CODE
@@ -306,7 +311,7 @@ def test_a_folder_linked_to_the_solutions_is_refused(subs, staging, tmp_path):
     (subs / "mallory").mkdir()
     (subs / "mallory" / "hw").symlink_to(course_solution(tmp_path), target_is_directory=True)
     write(subs / "zoe" / "backprop.py")
-    found = by_id(discover(subs, staging, PRIMARY))
+    found = by_id(discover(subs, staging, MODULES))
     assert found["mallory"] == Submission("mallory", None, f"hw is a symbolic link; {LINK_ADVICE}")
     assert found["zoe"] == Submission("zoe", staging / "zoe", None)  # the batch goes on
     assert not list(staging.rglob("backprop.py"))[1:]  # only zoe's file reached staging
@@ -316,7 +321,7 @@ def test_a_folder_linked_to_a_classmate_is_refused(subs, staging):
     write(subs / "alice" / "backprop.py", b"# alice's work\n")
     (subs / "bob").mkdir()
     (subs / "bob" / "hw").symlink_to("../alice")
-    found = by_id(discover(subs, staging, PRIMARY))
+    found = by_id(discover(subs, staging, MODULES))
     assert found["bob"].folder is None
     assert found["bob"].problem == f"hw is a symbolic link; {LINK_ADVICE}"
     assert not (staging / "bob").exists()
@@ -325,7 +330,7 @@ def test_a_folder_linked_to_a_classmate_is_refused(subs, staging):
 def test_a_linked_file_is_refused(subs, staging, tmp_path):
     (subs / "mallory" / "hw").mkdir(parents=True)
     (subs / "mallory" / "hw" / "backprop.py").symlink_to(course_solution(tmp_path) / "backprop.py")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("mallory", None, f"hw/backprop.py is a symbolic link; {LINK_ADVICE}")
 
 
@@ -336,7 +341,7 @@ def test_a_student_entry_that_is_a_link_is_refused(subs, staging, tmp_path):
     make_zip(tmp_path / "elsewhere.zip", {"backprop.py": CODE})
     (subs / "dave.zip").symlink_to(tmp_path / "elsewhere.zip")
     (subs / "notes.txt").symlink_to(tmp_path / "elsewhere.zip")  # a stray file, link or not: ignored
-    found = discover(subs, staging, PRIMARY)
+    found = discover(subs, staging, MODULES)
     assert found == [
         Submission("alice", None, f"alice is a symbolic link; {LINK_ADVICE}"),
         Submission("bob", staging / "bob", None),
@@ -349,7 +354,7 @@ def test_a_zip_in_a_folder_that_is_a_link_is_refused(subs, staging, tmp_path):
     make_zip(tmp_path / "bob-upload.zip", {"backprop.py": CODE})
     (subs / "mallory").mkdir()
     (subs / "mallory" / "upload.zip").symlink_to(tmp_path / "bob-upload.zip")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("mallory", None, f"upload.zip is a symbolic link; {LINK_ADVICE}")
 
 
@@ -359,7 +364,7 @@ def test_hard_links_are_refused(subs, staging, tmp_path):
     os.link(solution, subs / "mallory" / "backprop.py")
     make_zip(tmp_path / "x.zip", {"backprop.py": CODE})
     os.link(tmp_path / "x.zip", subs / "eve.zip")
-    found = by_id(discover(subs, staging, PRIMARY))
+    found = by_id(discover(subs, staging, MODULES))
     assert found["mallory"].problem == f"backprop.py is a hard link to a file stored elsewhere too; {LINK_ADVICE}"
     assert found["eve"].problem == f"eve.zip is a hard link to a file stored elsewhere too; {LINK_ADVICE}"
     assert found["mallory"].folder is found["eve"].folder is None
@@ -375,7 +380,7 @@ def test_named_pipes_and_sockets_are_refused(subs, staging, monkeypatch):
     with socket.socket(socket.AF_UNIX) as sock:
         sock.bind("sock")
     monkeypatch.undo()
-    found = by_id(discover(subs, staging, PRIMARY))  # returns: a pipe is never opened for reading
+    found = by_id(discover(subs, staging, MODULES))  # returns: a pipe is never opened for reading
     assert found["alice"].problem == f"pipe is a named pipe; {LINK_ADVICE}"
     assert found["bob"].problem == f"sock is a socket; {LINK_ADVICE}"
 
@@ -384,7 +389,7 @@ def test_named_pipes_and_sockets_are_refused(subs, staging, monkeypatch):
 def test_device_files_are_refused(subs, staging):
     write(subs / "alice" / "backprop.py")
     os.mknod(subs / "alice" / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("alice", None, f"null is a device file; {LINK_ADVICE}")
 
 
@@ -395,14 +400,14 @@ def test_links_inside_skipped_folders_do_not_matter(subs, staging, tmp_path):
     write(subs / "alice" / "__pycache__" / "backprop.cpython-311.pyc", b"\0")
     write(subs / "alice" / ".ipynb_checkpoints" / "x.ipynb", b"{}")
     write(subs / "alice" / "__MACOSX" / "._backprop.py", b"\0")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.problem is None
     assert tree(sub.folder) == ["backprop.py"]
 
 
 def test_the_graded_folder_lies_inside_the_students_copy(subs, staging):
     write(subs / "alice" / "hw" / "code" / "backprop.py")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.folder == staging / "alice" / "hw" / "code"
     assert sub.folder.resolve().is_relative_to((staging / "alice").resolve())
 
@@ -415,7 +420,7 @@ def test_a_folder_over_the_file_limit_is_refused_quickly(subs, staging, monkeypa
     for i in range(20_000):
         (many / f"{i}").touch()
     start = time.monotonic()
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert time.monotonic() - start < 2.0  # stops at the limit, does not read the 20000
     assert sub == Submission("alice", None, "alice holds more than 2000 files; remove data files and outputs.")
 
@@ -424,7 +429,7 @@ def test_thousands_of_data_files_are_within_the_limit(subs, staging):
     write(subs / "alice" / "backprop.py")
     for i in range(5000):
         write(subs / "alice" / "data" / f"{i}.txt", b"1")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.problem is None and len(list((sub.folder / "data").iterdir())) == 5000
 
 
@@ -433,8 +438,9 @@ def test_a_folder_over_the_size_limit_is_refused(subs, staging, monkeypatch):
     write(subs / "alice" / "backprop.py")
     write(subs / "alice" / "a.bin", b"\0" * 600)
     write(subs / "alice" / "b.bin", b"\0" * 600)
-    write(subs / "bob" / "a.bin", b"\0" * 1000)
-    found = by_id(discover(subs, staging, PRIMARY))
+    write(subs / "bob" / "backprop.py")
+    write(subs / "bob" / "a.bin", b"\0" * (1000 - len(CODE)))  # exactly the limit, with the module
+    found = by_id(discover(subs, staging, MODULES))
     assert found["alice"] == Submission("alice", None, "alice holds more than 1000 bytes; remove data files and outputs.")
     assert found["bob"].problem is None
 
@@ -442,7 +448,7 @@ def test_a_folder_over_the_size_limit_is_refused(subs, staging, monkeypatch):
 def test_a_folder_that_takes_too_long_to_read_is_refused(subs, staging, monkeypatch):
     monkeypatch.setattr(ingest, "SCAN_SECONDS", 0.0)
     write(subs / "alice" / "backprop.py")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("alice", None, "alice took more than 0 s to read; remove data files and outputs.")
 
 
@@ -456,7 +462,7 @@ def test_an_unreadable_file_is_a_problem_not_a_crash(subs, staging, monkeypatch)
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(ingest.os, "open", failing_open)
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub == Submission("alice", None, "could not read backprop.py: Permission denied.")
 
 
@@ -500,7 +506,7 @@ def test_staging_folder_is_named_by_the_file_name(subs, staging):
     student = "x" * 251
     make_zip(subs / f"{student}.zip", {"backprop.py": CODE})
     write(subs / "a\x1bb" / "backprop.py")
-    found = by_id(discover(subs, staging, PRIMARY))
+    found = by_id(discover(subs, staging, MODULES))
     assert found[student].folder == staging / file_name(student)
     assert found["a\x1bb"].folder == staging / file_name("a\x1bb")
     assert sorted(p.name for p in staging.iterdir()) == sorted([file_name(student), file_name("a\x1bb")])
@@ -509,7 +515,7 @@ def test_staging_folder_is_named_by_the_file_name(subs, staging):
 def test_names_in_messages_are_escaped(subs, staging):
     (subs / "mallory").mkdir()
     (subs / "mallory" / "\x1b[2Jhw\n").symlink_to("..")
-    [sub] = discover(subs, staging, PRIMARY)
+    [sub] = discover(subs, staging, MODULES)
     assert sub.problem == f"\\x1b[2Jhw\\n is a symbolic link; {LINK_ADVICE}"
 
 
