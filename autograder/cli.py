@@ -221,7 +221,8 @@ def _seed_line(seed: int | None) -> str:
 @click.argument("submissions_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where to write <student>.json and grades.csv")
-@click.option("--jobs", "-j", default=0, help="judges run in parallel (default: one per core)")
+@click.option("--jobs", "-j", default=0, help="judges run in parallel (default: one per 12 submissions, at most "
+                                              "one per core; 1 grades in this process)")
 @_seed_options
 @click.option("--isolation", type=ISOLATION)
 @click.option("--dask", metavar="ADDRESS", help="run the judges on a Dask distributed scheduler")

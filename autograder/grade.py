@@ -474,13 +474,29 @@ def previous_results(submissions: list[Submission], out_dir: Path, fingerprint: 
     return kept, again
 
 
+SUBMISSIONS_PER_JUDGE = 12
+
+
+def default_jobs(submissions: int) -> int:
+    """Judges for a batch when -j is not given: one per SUBMISSIONS_PER_JUDGE submissions, at most
+    one per CPU. A pool process costs about 2 s before its first student (spawn, torch, its fork
+    server, its canary), some 8 submissions' grading, and on 2 CPUs two judges grade 1.4 times
+    as fast as one: 10 submissions took 10.5 s with -j 1 and 12.3 s with -j 2, 40 took 20.1 s
+    and 18.5 s (docs/benchmarks.md). So small batches stay in this process."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, submissions // SUBMISSIONS_PER_JUDGE))
+
+
 def run_tasks(tasks: list[GradeTask], *, jobs: int = 0, isolation: str | None = None, dask: str | None = None,
               on_result: Callable[[dict], None] = lambda doc: None) -> dict[str, dict]:
     """Run the judge on every task: here with one job, else in a pool (a pool process grades one
     task after another, with pytest, torch, the tests and its fork server loaded once).
     Returns {task.results: results document}."""
     docs: dict[str, dict] = {}
-    jobs = jobs or min(os.cpu_count() or 1, max(len(tasks), 1))
+    jobs = jobs or default_jobs(len(tasks))
     if tasks and jobs == 1 and not dask:
         before = warm(isolation, cpu_slot=0)
         try:

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from autograder.config import solution_assignment
 from autograder.grade import GradeTask, grade_batch, judge_args
 from autograder.ingest import Submission, file_name
@@ -66,3 +68,12 @@ def test_a_class_gets_one_seed_and_a_resumed_batch_keeps_it(tmp_path):
         (tmp_path / f"{student}.json").write_text(json.dumps({"student": student, "seed": 77}))
     (tmp_path / "c.json").write_text("{not json")
     assert class_seed(None, False, tmp_path, True) == 77
+
+
+@pytest.mark.parametrize("cpus, submissions, judges", [
+    (2, 0, 1), (2, 10, 1), (2, 23, 1), (2, 24, 2), (2, 40, 2), (16, 98, 8), (16, 1000, 16), (1, 500, 1)])
+def test_a_batch_gets_one_judge_per_12_submissions_at_most_one_per_cpu(monkeypatch, cpus, submissions, judges):
+    from autograder.grade import default_jobs
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert default_jobs(submissions) == judges
