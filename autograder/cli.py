@@ -235,9 +235,11 @@ def _seed_line(seed: int | None) -> str:
               help="read SUBMISSIONS_DIR as this platform's download (default: recognised from its names)")
 @click.option("--after-due", is_flag=True, help="the due date has passed: the feedback shows the after_due tests "
                                                   "in full too")
+@click.option("--no-report", is_flag=True, help="do not write report.html (a few seconds; `autograder report` "
+                                                "writes it later)")
 @click.option("--course", help="the course folder (default: found from here)")
 def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, isolation, dask, resume, only,
-          no_canary, layout, after_due, course) -> None:
+          no_canary, layout, after_due, no_report, course) -> None:
     """Grade every submission in SUBMISSIONS_DIR (a class download of Canvas, Moodle, Gradescope or nbgrader,
     or one folder or .zip per student id)."""
     if only and resume:
@@ -247,19 +249,22 @@ def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, is
                   canary=not no_canary, only=only, layout=layout)
     out.print(report.gradebook_table(docs, f"{assignment}: {len(docs)} submissions"))
     out_dir = Path(out_dir).resolve()
-    _hand_back(out_dir, docs, _course(course), assignment, after_due)
-    out.print(f"results: {out_dir}/<student>.json and grades.csv; for the students: {out_dir}/feedback/; "
-              f"for the staff: {out_dir}/report.html")
+    _hand_back(out_dir, docs, _course(course), assignment, after_due, report_too=not no_report)
+    out.print(f"results: {out_dir}/<student>.json and grades.csv; for the students: {out_dir}/feedback/"
+              + ("" if no_report else f"; for the staff: {out_dir}/report.html"))
     out.print(_seed_line(seed))
 
 
-def _hand_back(out_dir: Path, docs: list[dict], course: Path, assignment: str, after_due: bool) -> None:
+def _hand_back(out_dir: Path, docs: list[dict], course: Path, assignment: str, after_due: bool,
+               report_too: bool = True) -> None:
     """What a batch leaves beside the results: each student's feedback and the class report."""
     from .classreport import write_class_report
     from .feedback import write_feedback
 
     a = solution_assignment(course, assignment)
     write_feedback(out_dir, docs, a, after_due=after_due)
+    if not report_too:
+        return
     stub = course / "assignments" / a.folder.name
     with err.status(f"writing the class report of {len(docs)} submission(s)..."):
         write_class_report(out_dir, docs, a, a.folder, stub if stub.is_dir() else None)

@@ -353,7 +353,9 @@ def test_grade_exit_code_and_files(world):
     r = world.runs.result("grade")
     assert r.returncode == 0, r
     names = sorted(p.name for p in world.out.iterdir() if not p.name.startswith("."))
-    assert names == ["alice.json", "bob.json", "carol.json", "dave.json", "grades.csv"]
+    assert names == ["alice.json", "bob.json", "carol.json", "dave.json", "feedback", "grades.csv", "report.html"]
+    assert sorted(p.name for p in (world.out / "feedback").iterdir()) == sorted(
+        f"{s}.{ext}" for s in ("alice", "bob", "carol", "dave") for ext in ("md", "html"))
     assert sorted(p.name for p in world.subs.iterdir()) == ["alice", "bob", "carol.zip", "dave.zip"]
 
 
@@ -533,9 +535,9 @@ def test_odd_ids_and_links_end_to_end(world):
     assert docs["copycat"]["score"] == docs["linked"]["score"] == 0
     # The files: plain ids are their own names, the others are cleaned, cut and hashed.
     names = sorted(p.name for p in world.odd_out.iterdir() if not p.name.startswith("."))
-    assert names == sorted(["grades.csv", *(f"{file_name(s)}.json" for s in docs)])
+    assert names == sorted(["grades.csv", "feedback", "report.html", *(f"{file_name(s)}.json" for s in docs)])
     assert "-pthis.json" in names and "@ids.json" in names and f"{HYPERLINK}.json" in names
-    assert [(row[0], row[1]) for row in grades_rows(world.odd_out)] == [
+    assert [(row[0], row[2]) for row in grades_rows(world.odd_out)] == [
         ("\\x1b[31mred\\nline", f"{full:g}"), ("'-pthis", f"{full:g}"), (f"'{HYPERLINK}", "0"),
         ("'@ids", f"{full:g}"), ("copycat", "0"), ("linked", "0"), ("y" * 251, f"{full:g}")]
     # Nothing raw reaches the terminal: the escape shows as text.
@@ -548,7 +550,7 @@ def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     copy_modules(SOLUTION, subs / "a")
     copy_modules(SOLUTION / "samples" / "stub", subs / "b")
     copy_modules(SOLUTION / "samples" / "stub", subs / "c")
-    args = [*CLI, "grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO]
+    args = [*CLI, "grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--no-report"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT
     # Kill (-9) once the first result is in grades.csv, or at the latest when the second one is done.
@@ -559,15 +561,16 @@ def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     assert proc.wait() == -signal.SIGKILL
     done = {p.stem for p in out.glob("*.json")}
     assert "a" in done and "c" not in done
-    rows = {row[0]: row[1] for row in grades_rows(out)}
+    rows = {row[0]: row[2] for row in grades_rows(out)}
     assert "a" in rows and set(rows) <= done
     assert rows == {s: f"{load(out, s)['score']:g}" for s in rows}
     seed = load(out, "a")["seed"]
 
-    r = run(["grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--resume"], cwd=tmp_path,
+    r = run(["grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--resume", "--no-report"],
+            cwd=tmp_path,
             timeout=TIMEOUT)
     assert r.returncode == 0, r
-    rows = {row[0]: row[1] for row in grades_rows(out)}
+    rows = {row[0]: row[2] for row in grades_rows(out)}
     full = load(out, "a")["max_score"]
     assert rows == {"a": f"{full:g}", "b": "0", "c": "0"}
     assert load(out, "a")["seed"] == seed  # kept, not graded again

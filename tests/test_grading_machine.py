@@ -181,7 +181,7 @@ def run_grade(course: Path, monkeypatch_env: dict) -> subprocess.CompletedProces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINI_", "AUTOGRADER_COURSE"))}
     env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb", **monkeypatch_env)
     return subprocess.run([sys.executable, "-m", "autograder", "grade", "mini", str(course / "subs"), "--out",
-                           str(course / "out"), "--course", str(course), "-j", "1", "--seed", "3"],
+                           str(course / "out"), "--course", str(course), "-j", "1", "--seed", "3", "--no-report"],
                           env=env, capture_output=True, text=True, timeout=300)
 
 

@@ -21,7 +21,7 @@ def cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MINI_", "AUTOGRADER_COURSE"))}
     env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
     return subprocess.run([sys.executable, "-m", "autograder", "grade", "mini", str(course / "subs"), "--out",
-                           str(course / "out"), "--course", str(course), "-j", "1", "--no-canary", *args],
+                           str(course / "out"), "--course", str(course), "-j", "1", "--no-canary", "--no-report", *args],
                           env=env, capture_output=True, text=True, timeout=300)
 
 
