@@ -3,7 +3,7 @@
 What test authors import::
 
     from autograder import points, assert_close, assert_no_warnings, assert_shape, batched, call_pure, forward_backward,
-        forward_backward_numeric, numeric_gradient, numeric_gradients, gradcheck, together
+        forward_backward_numeric, numeric_gradient, numeric_gradients, gradcheck, together, load_helpers
 
 The names load on first use (PEP 562), so the fork server and its workers,
 which import ``autograder.worker``, never load pytest or the judge's helpers.
@@ -14,7 +14,7 @@ _EXPORTS = {
     "assert_close": "asserts", "assert_no_warnings": "asserts", "assert_shape": "asserts", "batched": "asserts", "call_pure": "asserts",
     "forward_backward": "asserts", "forward_backward_numeric": "asserts", "together": "asserts",
     "gradcheck": "asserts", "numeric_gradient": "asserts", "numeric_gradients": "asserts",
-    "rel_error": "asserts", "mistake": "mistakes",
+    "rel_error": "asserts", "mistake": "mistakes", "load_helpers": "helpers",
 }
 
 __all__ = ["points", *_EXPORTS]

@@ -338,8 +338,11 @@ class ForkLauncher:
         """Wait until the server has imported its libraries (so timings exclude that)."""
         self._request({"op": "noop"})
 
-    def spawn(self, limits: Limits, hide: list[str]) -> WorkerConn:
-        reply, fds = self._request({"op": "spawn", "limits": limits.as_dict(), "hide": hide, "cpus": _cpus()})
+    def spawn(self, limits: Limits, hide: list[str], helpers: tuple[tuple[str, str], ...] = ()) -> WorkerConn:
+        """A worker; ``helpers``: the exercise's worker helpers, ``(module name, file)`` pairs that the
+        server imports before it forks (autograder.helpers): named in the request, read by the server."""
+        reply, fds = self._request({"op": "spawn", "limits": limits.as_dict(), "hide": hide, "cpus": _cpus(),
+                                    "helpers": [list(h) for h in helpers]})
         if not reply.get("ok"):
             for fd in fds:
                 os.close(fd)
@@ -384,7 +387,7 @@ class SpawnLauncher:
     def warm(self) -> None:
         pass
 
-    def spawn(self, limits: Limits, hide: list[str]) -> WorkerConn:
+    def spawn(self, limits: Limits, hide: list[str], helpers: tuple[tuple[str, str], ...] = ()) -> WorkerConn:
         import json
 
         # Made and removed here: a worker that is killed cannot clean up after itself.
@@ -394,7 +397,8 @@ class SpawnLauncher:
         token = secrets.token_hex(16)
         proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", "--connect", f"127.0.0.1:{listener.getsockname()[1]}",
-             "--token", token, "--limits", json.dumps(limits.as_dict()), "--workdir", workdir],
+             "--token", token, "--limits", json.dumps(limits.as_dict()), "--workdir", workdir,
+             "--helpers", json.dumps([list(h) for h in helpers])],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=worker_env(),
         )
@@ -475,10 +479,11 @@ class Session:
     """One submission's connection to its (replaceable) worker."""
 
     def __init__(self, submission: Path, modules: list[str], limits: Limits, hide: list[str], mode: str,
-                 modules_only: bool = False) -> None:
+                 modules_only: bool = False, helpers: tuple[str, str] | None = None) -> None:
         self.submission = Path(submission).resolve()
         self.modules = list(modules)
         self.modules_only = modules_only  # the reference's worker: its modules, never its tests
+        self.helpers = helpers  # (module name, file) of the exercise's worker helpers (autograder.helpers)
         self.limits = limits
         self.hide = hide
         self.mode = mode
@@ -556,7 +561,7 @@ class Session:
         patience = READY_SECONDS if self.mode == "spawn" else limits.call_seconds
         start = time.monotonic()
         try:
-            conn = self.launcher.spawn(limits, self.hide)
+            conn = self.launcher.spawn(limits, self.hide, (self.helpers,) if self.helpers else ())
             conn.watch_output(self)
             conn.send(wire.pack({"op": "activate", "modules": self.modules, "files": index}, [blob]), patience)
             conn.send(wire.pack({"op": "import"}), patience)
@@ -745,9 +750,15 @@ class InProcessSession:
 
     mode = "none"
 
-    def __init__(self, submission: Path, modules: list[str], limits: Limits) -> None:
+    def __init__(self, submission: Path, modules: list[str], limits: Limits,
+                 helpers: tuple[str, str] | None = None) -> None:
         self.submission = Path(submission)
         self.modules_names = list(modules)
+        self.helpers = helpers
+        if helpers is not None:
+            from . import helpers as exercise_helpers
+
+            exercise_helpers.load(*helpers)
         self.limits = limits
         self.modules: dict[str, Any] = {}
         self.import_errors: dict[str, BaseException] = {}

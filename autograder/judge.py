@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from . import __version__, errors
+from . import helpers as exercise_helpers
 from .config import Assignment, Limits, load_assignment
 from .isolate import InProcessSession, Session, default_isolation
 from .mistakes import Mistake, ReferenceNamespace, describe, diagnose, first_form_difference, load_catalogue
@@ -134,7 +135,12 @@ class JudgeState:
         self._reference_worker: SubmissionProxy | None = None
         self.isolation_mode = isolation
         self._catalogue: list[Mistake] | None = None
-        self.proxy = _proxy_for(submission, assignment, isolation, hide)
+        # The exercise's worker helpers (worker_helpers.py in its folder): loaded here too, where
+        # tests run them on the reference (load_helpers) and the diagnosis replays their calls.
+        self.helpers = exercise_helpers.for_assignment(assignment.folder, assignment.name)
+        if self.helpers is not None:
+            exercise_helpers.load(*self.helpers)
+        self.proxy = _proxy_for(submission, assignment, isolation, hide, helpers=self.helpers)
         if reference_dir is not None:
             # Numerical gradients are then taken of the reference, never of the student's own code.
             self.proxy.reference_loader = lambda: self.reference
@@ -181,7 +187,8 @@ class JudgeState:
         folder = self._need_reference()
         if self._reference_worker is None:
             # Trusted code: nothing to hide from it, and the sandbox it runs in is the student's.
-            self._reference_worker = _proxy_for(folder, self.assignment, self.isolation_mode, [], modules_only=True)
+            self._reference_worker = _proxy_for(folder, self.assignment, self.isolation_mode, [], modules_only=True,
+                                                helpers=self.helpers)
         return self._reference_worker
 
     def close(self) -> None:
@@ -264,14 +271,15 @@ def _fit_torch_threads() -> int | None:
 
 
 def _proxy_for(folder: Path, assignment: Assignment, isolation: str, hide: list[str],
-               modules_only: bool = False) -> SubmissionProxy:
+               modules_only: bool = False, helpers: tuple[str, str] | None = None) -> SubmissionProxy:
     """A proxy to the modules in ``folder``: in a sandboxed worker, or imported here with isolation "none".
-    ``modules_only``: the worker gets the modules' files alone (the reference's folder holds its tests)."""
+    ``modules_only``: the worker gets the modules' files alone (the reference's folder holds its tests).
+    ``helpers``: the exercise's worker helpers, ``(module name, file)``, which the worker may import."""
     modules, limits = list(assignment.modules), assignment.limits
     if isolation == "none":
-        session = InProcessSession(folder, modules, limits)
+        session = InProcessSession(folder, modules, limits, helpers)
     else:
-        session = Session(folder, modules, limits, hide, isolation, modules_only)
+        session = Session(folder, modules, limits, hide, isolation, modules_only, helpers)
     return SubmissionProxy(session, modules, limits)
 
 

@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .helpers import PACKAGE as HELPERS_PACKAGE
+
 _REGISTRY: list["Mistake"] = []
 
 
@@ -316,6 +318,12 @@ def _resolve(namespace: ReferenceNamespace, path: str) -> Any:
     if path.startswith("autograder.probes."):
         module, _, name = path.rpartition(".")
         return getattr(importlib.import_module(module), name)
+    if path.startswith(HELPERS_PACKAGE + "."):  # the exercise's worker helpers: the judge's copy
+        package, module, *rest = path.split(".")
+        obj = importlib.import_module(f"{package}.{module}")
+        for part in rest:
+            obj = getattr(obj, part)
+        return obj
     head, *rest = path.split(".")
     obj = getattr(namespace, head)
     for part in rest:
@@ -356,9 +364,10 @@ def counterpart(remote: Any, namespace: ReferenceNamespace) -> Any:
     only in the worker (a handle, a result) has none: LookupError."""
     kind, _, name = remote._root.partition(":")
     if kind == "import":
+        from .helpers import is_helpers_module
         from .worker import _IMPORTABLE
 
-        if name not in _IMPORTABLE and not name.startswith("autograder.probes."):
+        if name not in _IMPORTABLE and not name.startswith("autograder.probes.") and not is_helpers_module(name):
             raise LookupError(f"{remote.dotted} has no counterpart in the judge")
         obj = importlib.import_module(name)
     elif kind == "module":

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from . import errors, wire
 from .config import Limits
+from .helpers import PACKAGE as HELPERS_PACKAGE
 
 
 @dataclass
@@ -124,6 +125,16 @@ class SubmissionProxy:
     def library(self, dotted: str) -> Remote:
         """A module the worker may import for a test's use (numpy, math, torch, autograder.probes)."""
         return Remote(self, f"import:{dotted}", (), getattr(self._session, "generation", 0))
+
+    @property
+    def helpers(self) -> Remote:
+        """The exercise's worker helpers (``worker_helpers.py`` in the assignment's folder), loaded in
+        the worker by the fork server before it forked: ``submission.helpers.bn_forward(...)``."""
+        found = getattr(self._session, "helpers", None)
+        if not found:
+            raise AuthoringError("submission.helpers: this assignment has no worker_helpers.py "
+                                        "(autograder.helpers)")
+        return Remote(self, f"import:{found[0]}", (), getattr(self._session, "generation", 0))
 
     def vjp(self, fn: Remote, inputs: tuple, grad_outputs: Any) -> tuple[Any, tuple]:
         """Run ``fn(*inputs)`` in the worker and backpropagate ``grad_outputs``: (output, input grads)."""
@@ -272,7 +283,7 @@ class _Running:
 def _who(target: Remote, args: tuple = ()) -> str:
     """The student's code a call runs, for messages: the target itself, or for one of the
     grader's probes (which runs student functions passed to it) those functions."""
-    if not target._root.startswith("import:autograder.probes"):
+    if not target._root.startswith(("import:autograder.probes", f"import:{HELPERS_PACKAGE}.")):
         return target.dotted
     names: list[str] = []
 

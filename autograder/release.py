@@ -30,12 +30,14 @@ import ast
 import filecmp
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from .helpers import FILE_NAME as HELPERS_FILE
 
 __all__ = [
     "ReleaseError",
@@ -280,11 +282,23 @@ def is_released(rel: Path) -> bool:
 
 
 def _released_files(src: Path) -> list[Path]:
-    """The files of `src` that go to students, relative to `src`, sorted."""
-    return sorted(
+    """The files of `src` that go to students, relative to `src`, sorted.
+
+    The exercise's worker helpers (``worker_helpers.py``, autograder.helpers) are instructor
+    files: released only when a released test uses them (``submission.helpers`` or
+    ``load_helpers``), so that `autograder check` can load them from the student's copy."""
+    files = sorted(
         path.relative_to(src) for path in src.rglob("*")
         if path.is_file() and is_released(path.relative_to(src))
     )
+    helpers = Path(HELPERS_FILE)
+    if helpers in files and not any(_USES_HELPERS.search((src / rel).read_text("utf-8", "replace"))
+                                    for rel in files if rel.parts[0] == "tests" and rel.suffix == ".py"):
+        files.remove(helpers)
+    return files
+
+
+_USES_HELPERS = re.compile(r"\.helpers\b|\bload_helpers\b")
 
 
 def _render(src: Path, rel: Path) -> bytes:

@@ -12,8 +12,12 @@ worker's own socket ("activate").
 
 Requests (wire frames), each with an "id" that its reply carries back::
 
-    {"op": "spawn", "limits": {...}, "hide": [...], "cpus": [...]}
+    {"op": "spawn", "limits": {...}, "hide": [...], "cpus": [...], "helpers": [[name, file], ...]}
         -> {"ok": true, "pid": n} with fds [worker socket, worker output pipe]
+
+"helpers" names the exercise's worker-side helpers (``autograder.helpers``): the
+server imports each file once, before it forks, and the worker may import those
+modules, and no other exercise's, by name.
     {"op": "kill", "pid": n}   -> {"ok": true, "status": {...}}   (also reaps)
     {"op": "wait", "pid": n, "timeout": s} -> {"ok": true, "status": {...}}
     {"op": "end", "pid": n}    -> {"ok": true}   (killed now, reaped later)
@@ -30,6 +34,7 @@ import socket
 import sys
 import time
 
+from . import helpers as exercise_helpers
 from . import sandbox, wire
 from .config import Limits
 
@@ -62,7 +67,8 @@ def preload() -> dict:
         pass
     from . import probes, worker  # noqa: F401
 
-    # Workers cannot read the package's files once sandboxed: load every probe module now.
+    # Workers cannot read the package's files once sandboxed: load every probe module now (an
+    # exercise's own helpers are loaded on its first spawn request, load_helpers).
     for found in pkgutil.iter_modules(probes.__path__, probes.__name__ + "."):
         importlib.import_module(found.name)
     _warm_up(info, autograd=False)
@@ -146,7 +152,7 @@ class Server:
         # {"key", "pid", "judge_end", "out_r"}. The next judge's wait shrinks to writing the
         # files and importing them, and the fork's copy-on-write costs fall between requests.
         self.spare: dict | None = None
-        self.spare_wanted: tuple | None = None  # (limits, hide, cpus) of a spare to prepare after a reply
+        self.spare_wanted: tuple | None = None  # (limits, hide, cpus, helpers) of a spare to prepare after a reply
 
     def run(self) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -200,18 +206,20 @@ class Server:
         limits = Limits(**msg["limits"])
         hide = list(msg.get("hide", []))
         cpus = msg.get("cpus")
+        helpers = load_helpers(msg.get("helpers") or [])
         spare = self.spare
-        if spare is not None and spare["key"] == _spare_key(limits, hide, cpus) and self._reap(spare["pid"]) is None:
+        if (spare is not None and spare["key"] == _spare_key(limits, hide, cpus, helpers)
+                and self._reap(spare["pid"]) is None):
             self.spare = None
             pid, judge_end, out_r = spare["pid"], spare["judge_end"], spare["out_r"]
             self.cgroups.share_cpus(self.workers[pid]["cgroups"], cpus)  # it warmed up on every CPU
         else:
             self._drop_spare()  # other limits, or it died
-            pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=False)
-        self.spare_wanted = (limits, hide, cpus)
+            pid, judge_end, out_r = self._fork(limits, hide, cpus, helpers, spare=False)
+        self.spare_wanted = (limits, hide, cpus, helpers)
         return {"ok": True, "pid": pid}, [judge_end.detach(), out_r]
 
-    def _fork(self, limits: Limits, hide: list[str], cpus: list[int] | None, spare: bool):
+    def _fork(self, limits: Limits, hide: list[str], cpus: list[int] | None, helpers: tuple[str, ...], spare: bool):
         """A new worker, sandboxed, that waits for its submission's files from the judge.
         A spare first runs the warm-up, while nobody waits for it, on every CPU: its cgroup's
         cpuset moves to the judge's CPUs when it is handed over."""
@@ -237,7 +245,7 @@ class Server:
                 os.dup2(null, 0)
                 os.dup2(out_w, 1)
                 os.dup2(out_w, 2)
-                _child(worker_end, plan, spare)
+                _child(worker_end, plan, spare, helpers)
             finally:
                 os._exit(70)
         worker_end.close()
@@ -245,15 +253,17 @@ class Server:
         self.workers[pid] = {"cgroups": plan.cgroups, "scratch": scratch}
         return pid, judge_end, out_r
 
-    def _prepare_spare(self, limits: Limits, hide: list[str], cpus: list[int] | None) -> None:
+    def _prepare_spare(self, limits: Limits, hide: list[str], cpus: list[int] | None,
+                       helpers: tuple[str, ...]) -> None:
         self.spare_wanted = None
         if self.spare is not None:
             return
         try:
-            pid, judge_end, out_r = self._fork(limits, hide, cpus, spare=True)
+            pid, judge_end, out_r = self._fork(limits, hide, cpus, helpers, spare=True)
         except OSError:
             return  # no spare this time: the next request forks as before
-        self.spare = {"key": _spare_key(limits, hide, cpus), "pid": pid, "judge_end": judge_end, "out_r": out_r}
+        self.spare = {"key": _spare_key(limits, hide, cpus, helpers), "pid": pid, "judge_end": judge_end,
+                      "out_r": out_r}
 
     def _drop_spare(self) -> None:
         spare, self.spare = self.spare, None
@@ -346,15 +356,38 @@ class Server:
             self._record(got, code)
 
 
-def _spare_key(limits: Limits, hide: list[str], cpus: list[int] | None) -> tuple:
-    """What a spare must match to serve a request: what it was sandboxed with. The CPUs are
-    its judge's, the same for every request of one server."""
-    return tuple(sorted(limits.as_dict().items())), tuple(hide), tuple(cpus or ())
+def _spare_key(limits: Limits, hide: list[str], cpus: list[int] | None, helpers: tuple[str, ...]) -> tuple:
+    """What a spare must match to serve a request: what it was sandboxed with, and the exercise
+    helpers it may import. The CPUs are its judge's, the same for every request of one server."""
+    return tuple(sorted(limits.as_dict().items())), tuple(hide), tuple(cpus or ()), helpers
 
 
-def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool) -> None:
+def load_helpers(requested: list) -> tuple[str, ...]:
+    """Import the exercise helpers a spawn request names (``[[module name, file], ...]``), those not
+    loaded yet, before any worker that needs them is forked; returns their module names.
+
+    The server is trusted and unsandboxed: it reads the file from the assignment's folder, which
+    no worker can. An import that fails is reported to the judge, which makes it a grader error."""
+    names = []
+    fresh = False
+    for name, path in requested:
+        name = str(name)
+        if not exercise_helpers.is_helpers_module(name):
+            exercise_helpers.load(name, str(path))
+            fresh = True
+        names.append(name)
+    if fresh:
+        gc.collect()
+        gc.freeze()  # as after preload: keep the collector away from pages every worker inherits
+    return tuple(names)
+
+
+def _child(sock: socket.socket, plan: sandbox.Plan, spare: bool, helpers: tuple[str, ...] = ()) -> None:
     """The worker's life: sandbox, wait for the submission's files, import them, serve."""
+    from . import worker
     from .worker import Worker
+
+    worker.HELPERS.update(helpers)  # the one exercise's helpers this worker may import by name
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

@@ -66,6 +66,10 @@ def build_submissions(folder: Path, modules: tuple[str, ...], catalogue: list[Mi
     return plan
 
 
+REASONS = 3  # failing tests whose messages a row shows
+REASON_WIDTH = 160  # characters of each
+
+
 @dataclass
 class Graded:
     """One submission of the validation, graded under every seed."""
@@ -97,6 +101,34 @@ class Graded:
             return "caught and named", True
         return ("caught, NOT NAMED" if caught else "NOT CAUGHT"), False
 
+    def reasons(self, seeds: list[int], limit: int = REASONS, width: int = REASON_WIDTH) -> list[str]:
+        """Why the row reads as it does, in the judge's own words: the first line of each failing
+        test's message (at most ``limit`` tests, ``width`` characters each), under the first seed
+        with a failing test; for a stub that earns points, the tests that award them."""
+        graded = [(s, d) for s, d in zip(seeds, self.docs) if not d.get("error")]
+        if self.kind == "stub":
+            seed, doc = next(((s, d) for s, d in graded if d["score"] > 0), (None, None))
+            if doc is None:
+                return []
+            earning = [t["name"].split(":")[0] for t in doc["tests"] if t.get("score", 0) > 0]
+            more = f" and {len(earning) - limit} more" if len(earning) > limit else ""
+            return [f"earns points under seed {seed}: {', '.join(earning[:limit])}{more}"]
+        seed, doc = next(((s, d) for s, d in graded if self.failing(d)), (None, None))
+        if doc is None:
+            return []
+        failed = [t for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")]
+        lines = []
+        for t in failed[:limit]:
+            message = next((line.strip() for line in (t.get("output") or "").splitlines() if line.strip()),
+                           t.get("outcome", ""))
+            line = f"{t['name'].split(':')[0]}: {message}"
+            lines.append(line if len(line) <= width else line[:width - 1] + "\u2026")
+        if len(failed) > limit:
+            lines.append(f"... and {len(failed) - limit} more failing test(s)")
+        if len(seeds) > 1:
+            lines.insert(0, f"under seed {seed}:")
+        return lines
+
     def score(self) -> str:
         """The score, or its range over the seeds, out of the maximum."""
         scores = [d["score"] for d in self.docs if not d.get("error")]
@@ -127,11 +159,12 @@ class Graded:
 
 
 def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, seeds: int = 1,
-                        samples: str | None = None) -> tuple[Group, bool]:
+                        samples: str | None = None, verbose: bool = False) -> tuple[Group, bool]:
     """Grade the reference, the stub and every catalogued mistake (and the shipped samples whose
     folder names match the glob ``samples``) under the seeds ``seed`` ... ``seed + seeds - 1``.
     Passes when the reference gets full marks, the stub zero, every mistake loses points and is
-    named, under every seed, and no test's verdict on any of them changes with the seed."""
+    named, under every seed, and no test's verdict on any of them changes with the seed.
+    Each row that is not as expected shows why (its failing tests' messages); ``verbose``: every row."""
     started = time.monotonic()
     a = solution_assignment(course, name)
     catalogue = load_catalogue(a.mistakes_file)
@@ -158,10 +191,11 @@ def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, s
             label = f"{m.target}: {m.name}" if m else (f"sample {task.student}" if kind == "sample" else kind)
             graded[task.student] = Graded(label, kind, [], m)
         graded[task.student].docs.append(docs[task.results])
-    return _report(name, graded, seed_list, time.monotonic() - started)
+    return _report(name, graded, seed_list, time.monotonic() - started, verbose)
 
 
-def _report(name: str, graded: dict[str, "Graded"], seeds: list[int], seconds: float) -> tuple[Group, bool]:
+def _report(name: str, graded: dict[str, "Graded"], seeds: list[int], seconds: float,
+            verbose: bool = False) -> tuple[Group, bool]:
     span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
     table = Table(title=f"validation of {name} ({span})")
     for col in ("submission", "score", "verdict", "caught by"):
@@ -175,7 +209,11 @@ def _report(name: str, graded: dict[str, "Graded"], seeds: list[int], seconds: f
         if flipped:
             verdict, good = ("VERDICTS FLIP WITH THE SEED" if g.kind == "sample"
                              else f"{verdict}; VERDICTS FLIP WITH THE SEED"), False
-        table.add_row(escape(g.label), g.score(), verdict if good else f"[red]{escape(verdict)}[/red]",
+        cell = verdict if good else f"[red]{escape(verdict)}[/red]"
+        if verbose or not good:
+            # The why, in the judge's words (cleaned there: proxy.clean_text), as markup-free text.
+            cell += "".join(f"\n[dim]{escape(line)}[/dim]" for line in g.reasons(seeds))
+        table.add_row(escape(g.label), g.score(), cell,
                       ", ".join(g.failing(g.docs[0])) if g.kind == "mistake" else "")
     lines = [f"{len(graded)} submissions x {len(seeds)} seed(s) in {seconds:.0f} s"]
     if flips:

@@ -244,12 +244,18 @@ def _student_traceback(exc: BaseException, workdir: str) -> str:
 
 # Libraries a judge may name as callables (e.g. a function to differentiate numerically).
 _IMPORTABLE = {"numpy", "math", "torch", "torch.nn.functional", "autograder.probes"}
+# The worker helpers of the exercise this worker serves (autograder.helpers), which the server
+# loaded before it forked: set by the server in the child, by ``main`` in a spawned worker.
+HELPERS: set[str] = set()
 
 
 def _importable(name: str) -> bool:
-    """One of _IMPORTABLE, or a submodule of autograder.probes (the server preloaded them all)."""
+    """One of _IMPORTABLE, a submodule of autograder.probes (the server preloaded them all), or
+    this worker's exercise helpers (preloaded too): never a module that must be read from disk."""
     if name in _IMPORTABLE:
         return True
+    if name in HELPERS:
+        return name in sys.modules
     head, _, leaf = name.rpartition(".")
     return head == "autograder.probes" and leaf.isidentifier() and name in sys.modules
 
@@ -322,14 +328,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--limits", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--helpers", default="[]")  # [[module name, file], ...]: the exercise's (autograder.helpers)
     args = parser.parse_args(argv)
     host, port = args.connect.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)))
     sock.sendall(args.token.encode() + b"\n")
     limits = Limits(**json.loads(args.limits))
-    from .server import preload
+    from .server import load_helpers, preload
 
     preload()  # before the memory cap, which is measured on top of the loaded libraries
+    HELPERS.update(load_helpers(json.loads(args.helpers)))
     reader = wire.FrameReader()
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:

@@ -83,3 +83,62 @@ def test_a_verdict_that_changes_with_the_seed_is_found_and_named(tmp_path):
                          r"and passes under seed\(s\) [\d, ]+$", line) for line in flips), text
     assert "8 seed(s)" in text and "seeds 0-7" in text
     assert "test_halve_known_value" not in "".join(flips)
+
+
+ALIAS_REFERENCE = '''
+import numpy as np
+
+def square_forward(x):
+    """x * x, and a cache holding x (as layer caches do)."""
+    ### BEGIN SOLUTION
+    return x * x, x
+    ### END SOLUTION
+'''
+ALIAS_MISTAKES = '''
+from autograder.mistakes import mistake
+
+@mistake("square_forward", "doubles instead of squaring", hint="x * x, not 2 * x.")
+def square_forward(x):
+    return 2 * x, x
+'''
+ALIAS_TESTS = '''
+import numpy as np
+from autograder import assert_close, call_pure, points
+
+@points(1)
+def test_square_value(submission, reference):
+    x = np.array([1.0, -2.0, 3.0])
+    assert_close(submission.square_forward(x)[0], reference.square_forward(x)[0], what="square_forward(x)[0]")
+
+@points(1)
+def test_square_is_pure(submission):
+    call_pure(submission.square_forward, np.array([1.0, 2.0]))
+'''
+
+
+def test_a_row_that_is_not_as_expected_says_why(tmp_path):
+    """A reference that fails a test (call_pure refuses a forward whose cache holds its input)
+    shows that test's message under its row; --verbose shows every row's failing tests."""
+    solution = tmp_path / "solutions" / "alias"
+    (solution / "tests").mkdir(parents=True)
+    (solution / "assignment.toml").write_text('[assignment]\nmodules = ["square"]\n')
+    (solution / "square.py").write_text(ALIAS_REFERENCE)
+    (solution / "mistakes.py").write_text(ALIAS_MISTAKES)
+    (solution / "tests" / "test_hidden.py").write_text(ALIAS_TESTS)
+
+    def text(report):
+        console = Console(record=True, width=400)
+        console.print(report)
+        return console.export_text()
+
+    report, ok = validate_assignment(tmp_path, "alias", jobs=1, seeds=1)
+    plain = text(report)
+    assert not ok and "REFERENCE FAILS TESTS" in plain, plain
+    reasons = [line for line in plain.splitlines() if "test_square_is_pure:" in line]
+    assert reasons and "square.square_forward returned result[1] sharing memory with an input" in reasons[0], plain
+    assert len(reasons) == 1, plain  # the mistake's row is as expected: no reasons without --verbose
+    assert "test_square_value:" not in plain, plain
+
+    report, _ = validate_assignment(tmp_path, "alias", jobs=1, seeds=1, verbose=True)
+    verbose = text(report)
+    assert "test_square_value:" in verbose, verbose  # the caught mistake's failing test, and why

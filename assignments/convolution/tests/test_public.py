@@ -183,7 +183,7 @@ def test_conv2d_function_forward_and_gradcheck(submission, rng):
 
 @points(1)
 def test_conv2d_module_parameters(submission):
-    params = submission.library("autograder.probes.convolution").parameters(
+    params = submission.helpers.parameters(
         submission.convolution_torch.Conv2d(3, 5, 3, stride=1, padding=1))
     assert list(params) == ["weight", "bias"], f"registered parameters: {list(params)}, expected ['weight', 'bias']"
     assert_shape(params["weight"], (5, 3, 3, 3), what="weight")

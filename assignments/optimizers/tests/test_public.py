@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, call_pure, points
+from autograder import assert_close, call_pure, load_helpers, points
 
 pytestmark = pytest.mark.public
 
@@ -157,9 +157,8 @@ def _problem(seed, steps=10, dtype=torch.float64):
 
 
 def _expected(cls, params, grads, kwargs):
-    from autograder.probes.optimizers import optimizer_trajectory  # the same driver, run here on torch.optim
-
-    return optimizer_trajectory(cls, params, grads, kwargs=kwargs)
+    # The same driver (worker_helpers.py), run here, in the judge, on torch.optim.
+    return load_helpers(__file__).optimizer_trajectory(cls, params, grads, kwargs=kwargs)
 
 
 @points(1)
@@ -167,7 +166,7 @@ def _expected(cls, params, grads, kwargs):
                          ids=["plain", "momentum", "nesterov"])
 def test_torch_sgd_matches_torch_optim(submission, kwargs):
     params, grads = _problem(0)
-    probes = submission.library("autograder.probes.optimizers")
+    probes = submission.helpers
     got = probes.optimizer_trajectory(submission.optimizers_torch.SGD, params, grads, kwargs=kwargs)
     assert_close(got, _expected(torch.optim.SGD, params, grads, kwargs), what=f"SGD({kwargs}) trajectory")
 
@@ -176,7 +175,7 @@ def test_torch_sgd_matches_torch_optim(submission, kwargs):
 def test_torch_adam_matches_torch_optim(submission):
     params, grads = _problem(1)
     kwargs = dict(lr=0.05)
-    probes = submission.library("autograder.probes.optimizers")
+    probes = submission.helpers
     got = probes.optimizer_trajectory(submission.optimizers_torch.Adam, params, grads, kwargs=kwargs)
     assert_close(got, _expected(torch.optim.Adam, params, grads, kwargs), rtol=1e-6, atol=1e-9,
                  what="Adam(lr=0.05) trajectory")

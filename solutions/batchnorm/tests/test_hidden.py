@@ -6,7 +6,7 @@ so that partial understanding earns partial credit.
 
 batchnorm_forward updates its bn_param argument in the worker, and the
 torch module keeps its buffers there: the probes of
-``autograder.probes.batchnorm`` run those calls in the worker and return what
+``worker_helpers.py`` (beside the tests' folder) run those calls in the worker and return what
 they observe (outputs, running averages, gradients) as data. The same probe
 functions, imported here, run the reference in the judge.
 """
@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, assert_shape, call_pure, points
-from autograder.probes import batchnorm as local_probes
+from autograder import assert_close, assert_shape, call_pure, load_helpers, points
+
+local_probes = load_helpers(__file__)  # the same helpers (worker_helpers.py), imported here, in the judge
 
 F32 = dict(rtol=1e-5, atol=1e-5)      # float32 tolerances (values of order 1)
 F64 = dict(rtol=1e-7, atol=1e-9)      # float64 tolerances (the defaults, spelled out)
 
 
 def _probes(submission):
-    return submission.library("autograder.probes.batchnorm")
+    return submission.helpers
 
 
 def _inputs(rng, N=None, D=None, dtype=np.float64):

@@ -470,7 +470,7 @@ def test_conv2d_function_gradcheck(submission, rng):
 
 @points(1)
 def test_conv2d_module_parameters(submission):
-    probes = submission.library("autograder.probes.convolution")
+    probes = submission.helpers
     layer = submission.convolution_torch.Conv2d(3, 5, (3, 2), stride=2, padding=1)
     params = probes.parameters(layer)
     assert list(params) == ["weight", "bias"], f"registered parameters: {list(params)}, expected ['weight', 'bias']"
@@ -498,7 +498,7 @@ def test_conv2d_module_initial_weights_are_uniform_with_the_fan_in_bound(submiss
     # torch's global generator, seeded in the worker (replayed with the catalogue's variants).
     submission.library("autograder.probes").call(submission.library("torch").manual_seed, int(rng.integers(2 ** 31)))
     layer = submission.convolution_torch.Conv2d(8, 64, 3)
-    params = submission.library("autograder.probes.convolution").parameters(layer)
+    params = submission.helpers.parameters(layer)
     weight, bias = params["weight"].double(), params["bias"].double()
     assert_shape(weight, (64, 8, 3, 3), what="weight")
     k = 1 / np.sqrt(8 * 3 * 3)
@@ -518,7 +518,7 @@ def test_conv2d_module_initial_weights_are_uniform_with_the_fan_in_bound(submiss
 @points(2)
 @pytest.mark.parametrize("dtype,tol", DTYPES)
 def test_conv2d_module_forward_backward(submission, rng, dtype, tol):
-    probes = submission.library("autograder.probes.convolution")
+    probes = submission.helpers
     layer = submission.convolution_torch.Conv2d(3, 4, 3, stride=(2, 1), padding=(1, 2))
     params = {k: v.to(dtype) for k, v in probes.parameters(layer).items()}
     x = torch.tensor(rng.normal(size=(2, 3, 7, 6)), dtype=dtype)
@@ -565,7 +565,7 @@ def test_conv2d_function_cuda(submission, rng, dtype, tol):
 @points(1)
 @pytest.mark.gpu
 def test_conv2d_module_cuda(submission, rng):
-    probes = submission.library("autograder.probes.convolution")
+    probes = submission.helpers
     layer = submission.convolution_torch.Conv2d(3, 4, 3, stride=1, padding=1)
     params = probes.parameters(layer)
     x = torch.tensor(rng.normal(size=(2, 3, 6, 6)), dtype=torch.float32)

@@ -4,15 +4,16 @@ Each rule is compared with the reference solution on seeded inputs: one step
 from a mid-run state, the returned config, the defaults, state carried over
 five calls, inputs left unchanged, float32, and 40-step trajectories on a
 quadratic bowl, the Rosenbrock valley and a saddle point (run in the worker
-by autograder.probes.optimizers, which returns the trajectory as data; the
+by the drivers of worker_helpers.py, which return the trajectory as data; the
 judge runs the same driver on the reference). Every rule has tests of its
 own, so partial work earns partial credit.
 """
 import numpy as np
 import pytest
 
-from autograder import assert_close, points
-from autograder.probes import optimizers as drive  # the drivers, run here on the reference / torch.optim
+from autograder import assert_close, load_helpers, points
+
+drive = load_helpers(__file__)  # the same drivers (worker_helpers.py), run here on the reference / torch.optim
 
 F64 = dict(rtol=1e-7, atol=1e-10)
 TRAJ = dict(rtol=1e-6, atol=1e-9)     # long float64 runs: rounding may differ with the order of operations
@@ -24,7 +25,7 @@ STATE = {"sgd": [], "sgd_momentum": ["velocity"], "nesterov_momentum": ["velocit
 
 
 def _probes(submission):
-    return submission.library("autograder.probes.optimizers")
+    return submission.helpers
 
 
 def _shape(rng):

@@ -1,7 +1,7 @@
 """Hidden tests of the torch optimizers (optimizers_torch.py).
 
 The student's SGD and Adam are driven in the worker by
-autograder.probes.optimizers (gradients set, step() called, the trajectory
+the drivers of worker_helpers.py (gradients set, step() called, the trajectory
 returned as data) and compared step by step with torch.optim's, run in the
 judge by the same driver: given gradients, parameter groups, parameters
 without gradients, test functions with zero_grad/backward/step, checkpoints
@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import assert_close, points
-from autograder.probes import optimizers as drive  # the drivers, run here on the reference / torch.optim
+from autograder import assert_close, load_helpers, points
+
+drive = load_helpers(__file__)  # the same drivers (worker_helpers.py), run here on the reference / torch.optim
 
 TRAJ = dict(rtol=1e-6, atol=1e-9)     # long float64 runs: rounding may differ with the order of operations
 F32 = dict(rtol=1e-4, atol=1e-6)      # float32 runs
@@ -20,7 +21,7 @@ STEPS = 20  # steps on the test functions
 
 
 def _probes(submission):
-    return submission.library("autograder.probes.optimizers")
+    return submission.helpers
 
 
 def _start(rng, problem):

@@ -1,6 +1,7 @@
 """Worker-side helpers for the batchnorm assignment.
 
-Tests reach them as ``submission.library("autograder.probes.batchnorm")``.
+Tests reach them as ``submission.helpers`` (the worker's copy) and ``load_helpers(__file__)``
+(the judge's copy, run on the reference); see autograder.helpers.
 They drive the student's code where the proxy alone cannot (a bn_param dict
 that the student's batchnorm_forward updates in the worker, a training loop,
 an nn.Module's buffers and parameter gradients) and return what they observe

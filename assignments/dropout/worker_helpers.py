@@ -1,6 +1,6 @@
 """Worker-side helpers for the dropout assignment's torch module.
 
-Tests reach them as ``submission.library("autograder.probes.dropout")``.
+Tests reach them as ``submission.helpers``; see autograder.helpers.
 They drive the student's nn.Module (set train/eval mode, seed torch's
 generator, run forward and backward) and return what they observe as data;
 every comparison is made by the judge. When a test fails, the judge replays
