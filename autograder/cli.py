@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -50,30 +49,38 @@ def main() -> None:
 @click.option("--seed", type=int, help="seed for the random test inputs")
 def check(assignment: str, path: str, isolation: str | None, seed: int | None) -> None:
     """Run the public tests of ASSIGNMENT on your working copy at PATH (default: here)."""
-    from .environment import describe, mismatches, versions
-    from .grade import GradeTask, grade_one
+    from .submit import public_results
 
+    folder, found = _working_copy(path, assignment)
+    with err.status("running the public tests..."):
+        doc = public_results(found, folder, isolation, seed)
+    if doc.get("error") and not doc["tests"]:  # nothing ran; a grader error in some tests is shown below
+        raise click.ClickException(doc["output"])
+    sys.exit(1 if _show_public(doc, found) else 0)
+
+
+def _working_copy(path: str, assignment: str | None):
+    """The student's assignment folder at PATH and its assignment (named ASSIGNMENT, when given)."""
     folder = Path(path).resolve()
     try:
         found = load_assignment(folder)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    if found.name != assignment:
+    if assignment is not None and found.name != assignment:
         raise click.ClickException(f"{folder} holds the assignment {found.name!r}, not {assignment!r}")
     if not found.tests_dir.is_dir():
         raise click.ClickException(f"{found.tests_dir} is missing: download the assignment folder again")
-    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-        task = GradeTask(
-            assignment_dir=str(folder), tests_dir=str(found.tests_dir), submission=str(folder),
-            student="you", results=str(Path(tmp) / "results.json"), reference_dir=None,
-            seed=seed, isolation=isolation, public_only=True,
-        )
-        with err.status("running the public tests..."):
-            doc = grade_one(task)
-    if doc.get("error") and not doc["tests"]:  # nothing ran; a grader error in some tests is shown below
-        raise click.ClickException(doc["output"])
+    return folder, found
+
+
+def _show_public(doc: dict, found) -> bool:
+    """Print a public run as `check` does; True when a test did not pass (or none ran)."""
+    from .environment import describe, mismatches, versions
+
+    assignment = found.name
     out.print(report.check_table(doc))
     report.print_feedback(out, doc)
+    _print_student_output(doc.get("student_output") or "")
     out.print(f"\n[dim]isolation: {escape(report.isolation_line(doc))}[/dim]")
     out.print(f"[dim]seed: {doc['seed']} (autograder check {assignment} --seed {doc['seed']} repeats these inputs)[/dim]")
     # Read after grading: torch is imported by then, so this costs nothing.
@@ -87,7 +94,67 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
         for sentence in differences:
             out.print(f"[yellow]- {escape(sentence)}[/yellow]")
     failed = [t for t in doc["tests"] if t["outcome"] not in ("passed", "skipped")]
-    sys.exit(1 if failed or not doc["tests"] else 0)
+    return bool(failed or not doc["tests"])
+
+
+SHOWN_OUTPUT_LINES, SHOWN_OUTPUT_CHARS = 40, 4000
+
+
+def _print_student_output(text: str) -> None:
+    """What the student's own code printed (all tests together, already cleaned and capped by the
+    judge): its last SHOWN_OUTPUT_LINES lines, at most SHOWN_OUTPUT_CHARS characters, with a note
+    of what was cut. Nothing when it printed nothing."""
+    text = text.rstrip()
+    if not text.strip():
+        return
+    lines = text.splitlines()
+    shown = "\n".join(lines[-SHOWN_OUTPUT_LINES:])
+    if len(shown) > SHOWN_OUTPUT_CHARS:
+        shown = shown[-SHOWN_OUTPUT_CHARS:]
+        if "\n" in shown:
+            shown = shown.split("\n", 1)[1]  # start on a whole line
+    cut_lines = len(lines) - (shown.count("\n") + 1)
+    cut_chars = len("\n".join(lines)) - len(shown)
+    out.print("\nyour code printed:", style="bold")
+    if cut_chars > 0:
+        out.print(f"[dim]... {cut_lines} earlier line(s) ({cut_chars} characters) cut: the last "
+                  f"{SHOWN_OUTPUT_LINES} lines, at most {SHOWN_OUTPUT_CHARS} characters, are shown[/dim]")
+    out.print(Text(shown))
+
+
+@main.command()
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="the zip to write (default: PATH/<assignment>-submission.zip)")
+@click.option("--isolation", type=ISOLATION, help="how your code is isolated (default: fork on Linux, else spawn)")
+@click.option("--seed", type=int, help="seed for the random test inputs")
+def submit(path: str, out_file: Path | None, isolation: str | None, seed: int | None) -> None:
+    """Get your working copy at PATH (default: here) ready to hand in: check that the assignment's modules
+    are there and named right, run the public tests, and write <assignment>-submission.zip with exactly
+    the files to upload. Exit 0: written, every public test passed; 1: written, some did not pass;
+    2: not written (a module is missing or misnamed)."""
+    from .submit import SubmitError, check_modules, public_results, write_zip
+
+    folder, found = _working_copy(path, None)
+    try:
+        check_modules(found, folder)
+    except SubmitError as exc:
+        err.print(Text(f"Not submitted: {exc}.", style="bold red"))
+        sys.exit(2)
+    with err.status("running the public tests..."):
+        doc = public_results(found, folder, isolation, seed)
+    if doc.get("error") and not doc["tests"]:
+        err.print(Text(f"The public tests could not run: {doc['output']}", style="yellow"))
+        failed = True
+    else:
+        failed = _show_public(doc, found)
+    written = write_zip(found, folder, out_file)
+    out.print(f"\nwrote {written}: {', '.join(f'{m}.py' for m in found.modules)}. Upload this file.", markup=False)
+    if failed:
+        err.print(Text("Some public tests did not pass. The zip is written all the same (partial work can earn "
+                       "points); fix what you can and run `autograder submit` again before the deadline.",
+                       style="yellow"))
+    sys.exit(1 if failed else 0)
 
 
 # ------------------------------------------------------------------ TAs
@@ -363,10 +430,11 @@ def class_report(results_dir: Path, course: str | None) -> None:
 
 
 @main.command("export")
-@click.argument("platform", type=click.Choice(["canvas", "moodle"]))
-@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="the CSV file to write")
+@click.argument("platform", type=click.Choice(["canvas", "moodle", "nbgrader", "gradescope", "student"]))
+@click.argument("source", metavar="RESULTS_DIR|NAME")
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              help="canvas, moodle: the CSV file to write; gradescope: the autograder .zip; student: a new "
+                   "folder, or a .zip")
 @click.option("--points", type=click.FloatRange(min=0, min_open=True),
               help="the assignment's maximum on the platform: grades are scaled to it (default: the points as "
                    "graded)")
@@ -374,16 +442,42 @@ def class_report(results_dir: Path, course: str | None) -> None:
               help="canvas: the assignment's column header exactly as your Canvas gradebook export shows it, "
                    "e.g. 'Backprop (12345)' (default: the assignment's title, which Canvas matches by title)")
 @click.option("--no-comments", is_flag=True, help="moodle: leave out the Feedback comments column")
-@click.option("--course", help="the course folder (default: found from here; only for the assignment's title)")
-def export_grades(platform: str, results_dir: Path, out_file: Path, points: float | None,
-                  assignment_column: str | None, no_comments: bool, course: str | None) -> None:
-    """Write the gradebook import file of PLATFORM (canvas or moodle) from the results in RESULTS_DIR,
-    which must have been graded from that platform's own download (it carries the students' ids)."""
+@click.option("--seed", type=int, help="gradescope: the class's seed of the random test inputs (default: drawn now, "
+                                      "recorded in the bundle)")
+@click.option("--no-canary", is_flag=True, help="gradescope: do not grade the reference before each submission")
+@click.option("--gradebook", metavar="URL", help="nbgrader: the gradebook database, e.g. sqlite:///course/gradebook.db")
+@click.option("--nbgrader-assignment", metavar="NAME",
+              help="nbgrader: the assignment in the gradebook that holds the scores (default: "
+                   "<assignment>-autograder, one of its own)")
+@click.option("--course", help="the course folder (default: found from here)")
+def export_grades(platform: str, source: str, out_file: Path | None, points: float | None,
+                  assignment_column: str | None, no_comments: bool, seed: int | None, no_canary: bool,
+                  gradebook: str | None, nbgrader_assignment: str | None, course: str | None) -> None:
+    """Write what a platform imports.
+
+    \b
+    canvas, moodle RESULTS_DIR --out FILE.csv: the gradebook import file, from results graded from
+      that platform's own download (it carries the students' ids);
+    nbgrader RESULTS_DIR --gradebook URL: the scores into nbgrader's gradebook;
+    gradescope NAME --out NAME.zip: a Gradescope autograder of assignment NAME;
+    student NAME --out DIR|ZIP: the student release of NAME (the grader without solutions, the
+      assignment folder, install instructions)."""
     from datetime import datetime, timezone
 
     from .export import ExportRefused, canvas_csv, moodle_csv
     from .ingest import printable
 
+    if platform in ("gradescope", "student"):
+        _ship(platform, source, out_file, seed, not no_canary, course)
+        return
+    results_dir = Path(source)
+    if not results_dir.is_dir():
+        raise click.BadParameter(f"{source} is not a folder of results", param_hint="RESULTS_DIR")
+    if platform == "nbgrader":
+        _export_nbgrader(results_dir, gradebook, nbgrader_assignment)
+        return
+    if out_file is None:
+        raise click.UsageError(f"export {platform} needs --out FILE.csv")
     docs, name = _class_results(results_dir)
     try:
         if platform == "canvas":
@@ -405,7 +499,70 @@ def export_grades(platform: str, results_dir: Path, out_file: Path, points: floa
                        "gradebook export shows (e.g. 'Backprop (12345)') to be sure.", style="yellow"))
 
 
+def _ship(platform: str, name: str, out_file: Path | None, seed: int | None, canary: bool, course: str | None) -> None:
+    """export gradescope / export student."""
+    from .ship import ShipError, export_gradescope, export_student
+
+    if out_file is None:
+        raise click.UsageError(f"export {platform} needs --out ({name}.zip" + (")" if platform == "gradescope"
+                                                                                else " or a new folder)"))
+    root = _course(course)
+    try:
+        with err.status(f"building the {platform} export of {name}..."):
+            if platform == "gradescope":
+                done = export_gradescope(root, name, out_file, seed=seed, canary=canary)
+            else:
+                done = export_student(root, name, out_file)
+    except (ShipError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    out.print(f"{platform}: {len(done.files)} files written to {done.path.resolve()} (engine {done.wheel})",
+              markup=False)
+    if platform == "gradescope":
+        out.print(f"seed: {done.seed}, for every submission", markup=False)
+    for note in done.notes:
+        out.print(f"note: {note}", markup=False)
+
+
+def _export_nbgrader(results_dir: Path, gradebook: str | None, assignment: str | None) -> None:
+    from .export import ExportRefused, nbgrader_gradebook
+    from .ingest import printable
+
+    if not gradebook:
+        raise click.UsageError("export nbgrader needs --gradebook URL (e.g. sqlite:///course/gradebook.db)")
+    docs, name = _class_results(results_dir)
+    assignment = assignment or f"{name}-autograder"
+    try:
+        done = nbgrader_gradebook(docs, gradebook, assignment)
+    except ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    out.print(f"nbgrader: {len(done.written)} score(s) written to {gradebook} (assignment {assignment!r}, "
+              "notebook 'autograder', grade cell 'autograder')", markup=False)
+    for student, why in done.left_out:
+        err.print(Text(f"left out: {printable(student)}: {why}", style="yellow"))
+
+
 # ------------------------------------------------------------------ instructors
+
+
+@main.command("new")
+@click.argument("name")
+@click.option("--title", help="the assignment's title (default: NAME, capitalised)")
+@click.option("--course", help="the course folder (default: found from here)")
+def new(name: str, title: str | None, course: str | None) -> None:
+    """Create solutions/NAME/: a complete, valid assignment to start from (a leaky ReLU layer with its
+    tests, mistake catalogue, samples, notebook and oracle test), and release it into assignments/NAME/."""
+    from .scaffold import ScaffoldError, create
+
+    root = _course(course)
+    try:
+        written = create(root, name, title)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        out.print(f"wrote {path.relative_to(root).as_posix()}", markup=False)
+    out.print(f"\nNext (docs/instructors.md, \"Adding an assignment, step by step\"): replace the leaky ReLU "
+              f"with your exercise, then\n  autograder validate {name} --samples\n  autograder samples {name}\n"
+              f"  autograder release {name}\n  python -m pytest tests/test_{name}_reference.py", markup=False)
 
 
 @main.command()
@@ -442,13 +599,17 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
               help="also the shipped samples (those whose folder names match GLOB): their verdicts must not "
                    "flip either")
 @click.option("--course", help="the course folder (default: found from here)")
-def validate(assignment: str, jobs: int, seed: int, seeds: int, samples: str | None, course: str | None) -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="show the failing tests' messages under every row (by default only under the rows that are "
+                   "not as expected)")
+def validate(assignment: str, jobs: int, seed: int, seeds: int, samples: str | None, course: str | None,
+             verbose: bool) -> None:
     """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named,
-    and no test's verdict changes with the seed."""
+    and no test's verdict changes with the seed. A row that is not as expected says why."""
     from .validate import validate_assignment
 
     report_, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed, seeds=seeds,
-                                      samples=samples)
+                                      samples=samples, verbose=verbose)
     out.print(report_)
     sys.exit(0 if ok else 1)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,3 +162,69 @@ def moodle_csv(docs: list[dict], out: Path, points: float | None = None, modifie
         rows.append(row)
     _write(out, header, rows)
     return Exported(Path(out), [doc["student"] for doc, _ in chosen], left_out)
+
+
+NBGRADER_NOTEBOOK = "autograder"  # the notebook (and its one grade cell) that holds the engine's score in nbgrader
+
+
+def nbgrader_gradebook(docs: list[dict], url: str, assignment: str) -> Exported:
+    """Write the scores into nbgrader's gradebook (nbgrader's own API, ``nbgrader.api.Gradebook``).
+
+    Each result becomes the ``auto_score`` of the grade cell ``autograder`` of a notebook ``autograder``
+    in the nbgrader assignment ``assignment`` (made when missing; its ``max_score`` is the results'
+    maximum), in the student's submission (made when missing). nbgrader adds it to the student's total
+    with the assignment's notebook grades, and formgrader shows it; a manual score set there overrides
+    it. The student is nbgrader's student id (``intake.ids.student_id`` of a grade of nbgrader's
+    submitted/), else the results' student id. Grader errors are left out, as for the other platforms.
+    """
+    try:
+        from nbgrader.api import Gradebook, MissingEntry, SubmittedNotebook, Grade
+    except ImportError:
+        raise ExportRefused("nbgrader is not installed: pip install 'dl-autograder[nbgrader]'") from None
+    chosen, left_out = [], []
+    for doc in docs:
+        ids = _ids(doc, "nbgrader") or {}
+        student = str(ids.get("student_id") or doc.get("student") or "").strip()
+        if doc.get("error") == "grader_error":
+            left_out.append((doc["student"], "a grader error: regrade it with `autograder grade --resume`, "
+                                             "then export again"))
+        elif not student:
+            left_out.append((doc.get("student", "?"), "no student id"))
+        else:
+            chosen.append((doc, student))
+    maxima = [float(d["max_score"]) for d, _ in chosen if d.get("max_score")]
+    if not maxima:
+        raise ExportRefused("no graded result to export (every one is a grader error, or none has a maximum)")
+    top = max(maxima)
+    # nbgrader makes a new gradebook's tables by running `alembic`, found on PATH: the one beside this
+    # Python (a virtual environment's bin/, which is not on PATH unless activated).
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + path
+    with Gradebook(url) as gb:
+        gb.update_or_create_assignment(assignment)
+        gb.update_or_create_notebook(NBGRADER_NOTEBOOK, assignment)
+        cell = gb.update_or_create_grade_cell(NBGRADER_NOTEBOOK, NBGRADER_NOTEBOOK, assignment,
+                                              max_score=top, cell_type="code")
+        notebook = gb.find_notebook(NBGRADER_NOTEBOOK, assignment)
+        for doc, student in chosen:
+            gb.update_or_create_student(student)
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                submission = gb.add_submission(assignment, student)
+            try:
+                grade = gb.find_grade(NBGRADER_NOTEBOOK, NBGRADER_NOTEBOOK, assignment, student)
+            except MissingEntry:  # a submission made before the notebook was: give it the notebook and cell
+                try:
+                    submitted = gb.find_submission_notebook(NBGRADER_NOTEBOOK, assignment, student)
+                except MissingEntry:
+                    submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    gb.db.add(submitted)
+                grade = Grade(cell_id=cell.id, notebook=submitted)
+                gb.db.add(grade)
+            grade.auto_score = float(doc.get("score") or 0)
+            grade.needs_manual_grade = False
+            gb.db.commit()
+    return Exported(Path(url), [doc["student"] for doc, _ in chosen], left_out)
