@@ -197,10 +197,14 @@ def _grade_one(task: GradeTask) -> dict:
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             code = pytest.main(judge_args(task))
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:  # noqa: BLE001 - the batch goes on
         code, log = -1, io.StringIO(f"{type(exc).__name__}: {exc}")
     finally:
         sys.stdin = stdin
+    if int(code) == pytest.ExitCode.INTERRUPTED and "KeyboardInterrupt" in log.getvalue():
+        raise KeyboardInterrupt  # pytest caught the TA's Ctrl-C: the batch stops, no grader error is made up
     if results.is_file() and int(code) in (0, 1):
         return json.loads(results.read_text())
     from .proxy import clean_text
@@ -389,15 +393,17 @@ def grade_batch(
 
     def finished(doc: dict) -> None:
         # The judge knows the submission's folder only: who it is, what was taken from the upload
-        # and which suite graded it are added here, before anyone reads the result.
+        # and which suite graded it are added here. The judge wrote into JUDGED; only the whole
+        # document lands in out_dir, so a batch stopped at any moment leaves no result without them.
         doc.update(about.get(doc["student"], {}))
         write_json(out_dir / f"{file_name(doc['student'])}.json", doc)
+        (out_dir / JUDGED / f"{file_name(doc['student'])}.json").unlink(missing_ok=True)
         on_result(doc)
 
     # Workers must not see the other students' uploads either: where they came from.
     hide = (str(out_dir), *sorted({str(sub.source.parent) for sub in submissions if sub.source}))
     for sub in submissions:
-        path = out_dir / f"{sub.file_name}.json"
+        path = out_dir / JUDGED / f"{sub.file_name}.json"
         if sub.student in kept:
             docs[sub.student] = kept[sub.student]
             on_result(kept[sub.student])
@@ -419,6 +425,9 @@ def grade_batch(
     ordered = [docs[s.student] for s in submissions]
     _fill_max_score(ordered, out_dir)
     return ordered
+
+
+JUDGED = ".judged"  # in a batch's out_dir: what the judges wrote, before grade_batch completes it
 
 
 def _about(sub: Submission, fingerprint: str) -> dict:
@@ -521,23 +530,26 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
         broken = False
         with executor:
             futures = {executor.submit(grade_one, t): t for t in pending}
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    doc = future.result()
-                except CanaryFailed:
-                    for other in futures:  # what no process has started yet is never graded
-                        other.cancel()
-                    raise
-                except BrokenProcessPool:
-                    broken = True
-                    continue
-                except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                    doc = error_document(task.student, Path(task.assignment_dir).name,
-                                         f"grading failed: {type(exc).__name__}: {exc}", outcome="grader_error")
-                    write_json(Path(task.results), doc)
-                docs[task.results] = doc
-                on_result(doc)
+            try:
+                for future in as_completed(futures):
+                    task = futures[future]
+                    try:
+                        doc = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    except (CanaryFailed, KeyboardInterrupt):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                        doc = error_document(task.student, Path(task.assignment_dir).name,
+                                             f"grading failed: {type(exc).__name__}: {exc}", outcome="grader_error")
+                        write_json(Path(task.results), doc)
+                    docs[task.results] = doc
+                    on_result(doc)
+            except (CanaryFailed, KeyboardInterrupt):
+                # What no process has started yet is never graded; the results so far are kept.
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
         pending = [t for t in pending if t.results not in docs]
         if broken and pending:
             # A judge process died (never student code: that runs in workers). Retry the
@@ -546,7 +558,7 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
                 try:
                     with make_executor(1, isolation, dask, gpu) as single:
                         doc = single.submit(grade_one, task).result()
-                except CanaryFailed:
+                except (CanaryFailed, KeyboardInterrupt):
                     raise
                 except Exception as exc:  # noqa: BLE001
                     doc = error_document(task.student, Path(task.assignment_dir).name,

@@ -68,7 +68,10 @@ def isolation_line(doc: dict) -> str:
 
 def gradebook_table(docs: list[dict], title: str) -> Table:
     table = Table(title=title)
+    named = any(doc.get("name") for doc in docs)  # a platform's download gives names beside its ids
     table.add_column("student")
+    if named:
+        table.add_column("name")
     table.add_column("score", justify="right")
     table.add_column("%", justify="right")
     table.add_column("tests passed", justify="right")
@@ -90,6 +93,7 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
         max_score = doc.get("max_score")
         table.add_row(
             Text(printable(doc["student"])),
+            *([Text(printable(doc.get("name") or ""))] if named else []),
             f"{doc['score']:g} / {max_score:g}" if max_score is not None else f"{doc['score']:g}",
             _pct(doc),
             f"{passed} / {len(counted)}",

@@ -119,3 +119,31 @@ def test_the_progress_bar_counts_zeros_and_errors_with_one_job(course):
 def test_only_needs_an_id(course, bad):
     r = cli(course, bad)
     assert r.returncode == 2 and "requires an argument" in r.stderr, r.stderr
+
+
+def test_ctrl_c_stops_the_batch_and_leaves_only_whole_results(course):
+    import shutil
+    import signal
+    import time
+
+    for i in range(12):
+        shutil.copytree(course / "subs" / "ana", course / "subs" / f"extra{i:02d}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MINI_", "AUTOGRADER_COURSE"))}
+    env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "mini", str(course / "subs"), "--out",
+                             str(course / "out"), "--course", str(course), "-j", "1", "--no-report", "--seed", "5"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list((course / "out").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Run the same command with --resume to grade the rest." in stderr, stderr
+    done = results(course)
+    assert 1 <= len(done) < 15 and all(d.get("fingerprint") for d in done.values()), sorted(done)
+    assert not any(d.get("error") for d in done.values())  # the interrupted judge made up no grader error
+
+    r = cli(course, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert len(results(course)) == 15 and all(d["score"] == 2 for s, d in results(course).items() if s != "ben")

@@ -292,3 +292,10 @@ def test_gradebook_escapes_control_characters():
     rows = rows_of(text)
     assert rows[0][0] == "eve\\x1b[2J\\u202e" and rows[0][4] == "hw\\x1b]0;owned\\x07 is a symbolic link"
     assert rows[1][0] == "a\\nb"
+
+
+def test_gradebook_shows_names_when_the_download_gives_them():
+    ana = dict(ALICE, student="100001", name="Ana Silva")
+    rows = rows_of(render(report.gradebook_table([ana, dict(BOB, student="100002")], "t")))
+    assert rows[0][:3] == ["100001", "Ana Silva", "6 / 6"] and rows[1][:3] == ["100002", "", "2 / 6"]
+    assert rows_of(render(report.gradebook_table([ALICE], "t")))[0][:2] == ["alice", "6 / 6"]  # no empty column
