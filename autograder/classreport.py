@@ -71,9 +71,26 @@ def _percent(doc: dict) -> float:
     return 100.0 * doc.get("score", 0) / max_score if max_score else 0.0
 
 
-def _whole_run_error(doc: dict) -> bool:
-    """A grader error that left nothing graded: the document says nothing about the student."""
-    return doc.get("error") == "grader_error" and not doc.get("tests")
+GRADED, UNGRADABLE, GRADER_ERROR = "graded", "could not be graded", "grader error"
+
+
+def group(doc: dict) -> str:
+    """Which of the three groups of the gradebook a result is in, the one definition every number
+    and figure of the report uses: GRADER_ERROR (``error: grader_error``, in some tests or the whole
+    run: not the student's fault, counted apart), UNGRADABLE (any other ``error``: ``invalid``,
+    ``no_files``, or one this version does not know; scored 0), else GRADED."""
+    error = doc.get("error")
+    if error == "grader_error":
+        return GRADER_ERROR
+    return UNGRADABLE if error else GRADED
+
+
+def groups(docs: list[dict]) -> dict[str, list[dict]]:
+    """The documents of each group (see ``group``), in their order."""
+    found: dict[str, list[dict]] = {GRADED: [], UNGRADABLE: [], GRADER_ERROR: []}
+    for doc in docs:
+        found[group(doc)].append(doc)
+    return found
 
 
 def _short_name(name: str) -> str:
@@ -145,15 +162,18 @@ def test_rows(docs: list[dict]) -> list[TestRow]:
 
 @dataclass
 class Summary:
+    """The numbers of the summary, and the statistics the score figure draws: the mean, the median,
+    full marks and zero points are over the GRADED results only; the ungradable uploads and the
+    grader errors are counted apart (``group``)."""
     submissions: int
-    graded: int
-    invalid: int
-    grader_errors: int  # documents with a grader error, in some tests or the whole run
-    scored: int  # documents whose score counts in the statistics
+    graded: int  # no error: the score is what the code earned
+    ungradable: int  # invalid, no_files or another ingest error: scored 0, left out of the statistics
+    grader_errors: int  # a grader error in some tests or the whole run: left out of the statistics
+    tested: int  # documents whose tests ran (graded, and grader errors with tests)
     mean: float | None
     median: float | None
     mean_points: float | None
-    max_score: float | None  # the max score, where every scored document has the same
+    max_score: float | None  # the max score, where every graded document has the same
     full_marks: int
     zeros: int
     seeds: list
@@ -161,25 +181,26 @@ class Summary:
 
 
 def summarise(docs: list[dict]) -> Summary:
-    scored = [d for d in docs if not _whole_run_error(d)]
-    percents = [_percent(d) for d in scored]
-    maxima = {d.get("max_score") for d in scored if d.get("max_score")}
+    by_group = groups(docs)
+    graded = by_group[GRADED]
+    percents = [_percent(d) for d in graded]
+    maxima = {d.get("max_score") for d in graded if d.get("max_score")}
     skipped = Counter((d["not_graded"].get("points"), d["not_graded"].get("reason"))
                       for d in docs if isinstance(d.get("not_graded"), dict))
     not_graded = "; ".join(f"{points:g} point(s) in {n} submission(s) ({printable(str(reason))})"
                            for (points, reason), n in skipped.items() if isinstance(points, (int, float))) or None
     return Summary(
         submissions=len(docs),
-        graded=sum(bool(d.get("tests")) for d in docs),
-        invalid=sum(d.get("error") == "invalid" for d in docs),
-        grader_errors=sum(d.get("error") == "grader_error" for d in docs),
-        scored=len(scored),
+        graded=len(graded),
+        ungradable=len(by_group[UNGRADABLE]),
+        grader_errors=len(by_group[GRADER_ERROR]),
+        tested=sum(bool(d.get("tests")) for d in docs),
         mean=statistics.fmean(percents) if percents else None,
         median=statistics.median(percents) if percents else None,
-        mean_points=statistics.fmean(d.get("score", 0) for d in scored) if scored else None,
+        mean_points=statistics.fmean(float(d.get("score") or 0) for d in graded) if graded else None,
         max_score=maxima.pop() if len(maxima) == 1 else None,
-        full_marks=sum(bool(d.get("max_score")) and d.get("score") == d.get("max_score") for d in scored),
-        zeros=sum(not d.get("score") for d in scored),
+        full_marks=sum(bool(d.get("max_score")) and d.get("score") == d.get("max_score") for d in graded),
+        zeros=sum(not d.get("score") for d in graded),
         seeds=sorted({d["seed"] for d in docs if isinstance(d.get("seed"), int)}),
         not_graded=not_graded,
     )
@@ -386,30 +407,37 @@ def _integer_axis(axis) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def score_figure(docs: list[dict]) -> str:
+def score_figure(docs: list[dict], summary: Summary | None = None) -> str:
+    """The histogram of the scores: the graded students in blue, the uploads that could not be
+    graded stacked in red at 0, the mean and the median of the graded (the summary's own numbers).
+    Grader errors are not drawn: the legend says how many."""
+    summary = summary or summarise(docs)
+    by_group = groups(docs)
     fig = _figure(10, 3.6)
     ax = fig.add_subplot()
-    graded = [_percent(d) for d in docs if d.get("tests")]
-    invalid = [0.0 for d in docs if not d.get("tests") and d.get("error") == "invalid"]
+    graded = [_percent(d) for d in by_group[GRADED]]
+    ungradable = [0.0] * len(by_group[UNGRADABLE])
     bins = [i * 5 for i in range(21)]
     bins[-1] = 100.0001  # full marks fall in the last bin, not past it
-    if invalid:
-        ax.hist([graded, invalid], bins=bins, stacked=True, color=["#1f77b4", "#d62728"],
-                label=["graded", "could not be graded (scored 0)"], edgecolor="white")
+    if ungradable:
+        ax.hist([graded, ungradable], bins=bins, stacked=True, color=["#1f77b4", "#d62728"],
+                label=[f"graded ({len(graded)})", f"could not be graded ({len(ungradable)}; scored 0)"],
+                edgecolor="white")
     else:
-        ax.hist(graded, bins=bins, color="#1f77b4", label="graded", edgecolor="white")
-    everyone = graded + invalid
-    if everyone:  # drawn over the bars (zorder): a median of 0 sits on the first bar
-        ax.axvline(statistics.fmean(everyone), color="black", linestyle="--", linewidth=1, zorder=3,
-                   label=f"mean {statistics.fmean(everyone):.1f}%")
-        ax.axvline(statistics.median(everyone), color="#2ca02c", linestyle=":", linewidth=2, zorder=3,
-                   label=f"median {statistics.median(everyone):.1f}%")
+        ax.hist(graded, bins=bins, color="#1f77b4", label=f"graded ({len(graded)})", edgecolor="white")
+    if summary.mean is not None:  # drawn over the bars (zorder): a median of 0 sits on the first bar
+        ax.axvline(summary.mean, color="black", linestyle="--", linewidth=1, zorder=3,
+                   label=f"mean of the graded {summary.mean:.1f}%")
+        ax.axvline(summary.median, color="#2ca02c", linestyle=":", linewidth=2, zorder=3,
+                   label=f"median of the graded {summary.median:.1f}%")
+    if by_group[GRADER_ERROR]:  # a legend entry only: their partial scores are not the student's
+        ax.plot([], [], " ", label=f"not drawn: {len(by_group[GRADER_ERROR])} with a grader error")
     ax.set_xlim(0, 100.5)
     ax.set_xlabel("score (% of the points available)")
     ax.set_ylabel("students")
     _integer_axis(ax.yaxis)
     ax.set_title("Scores")
-    fig.legend(loc="outside upper center", ncols=4, frameon=False)  # above the bars, never on them
+    fig.legend(loc="outside upper center", ncols=3, frameon=False)  # above the bars, never on them
     return _png(fig)
 
 
@@ -452,7 +480,7 @@ def mistakes_figure(rows: list[tuple[str, str, str, list[str]]], students: int) 
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, max(counts + [1]) * 1.12 + 0.5)
     _integer_axis(ax.xaxis)
-    ax.set_xlabel(f"students whose results name the mistake (of {students})")
+    ax.set_xlabel(f"students whose results name the mistake (of the {students} whose tests ran)")
     ax.set_title("Catalogued mistakes")
     return _png(fig)
 
@@ -586,11 +614,11 @@ def _summary_html(s: Summary, docs: list[dict]) -> str:
         points = f" ({s.mean_points:.1f} of {s.max_score:g} points)"
     rows = [
         ("submissions", str(s.submissions)),
-        ("graded (tests ran)", str(s.graded)),
-        ("could not be graded (invalid upload or no files; scored 0)", str(s.invalid)),
+        ("graded", str(s.graded)),
+        ("could not be graded (invalid upload or no files; scored 0)", str(s.ungradable)),
         ("with a grader error (not the student's fault; `--resume` regrades them)", str(s.grader_errors)),
-        ("mean score", pct(s.mean) + points),
-        ("median score", pct(s.median)),
+        ("mean score of the graded", pct(s.mean) + points),
+        ("median score of the graded", pct(s.median)),
         ("full marks", str(s.full_marks)),
         ("zero points", str(s.zeros)),
     ]
@@ -600,10 +628,10 @@ def _summary_html(s: Summary, docs: list[dict]) -> str:
     if s.not_graded:
         rows.append(("points not graded on this machine (skipped tests)", s.not_graded))
     body = "".join(f"<tr><td>{_h(k)}</td><td>{_h(v)}</td></tr>" for k, v in rows)
-    note = ""
-    if s.scored != s.submissions:
-        note = (f'<p class="note">Scores are over {s.scored} submissions: the {s.submissions - s.scored} whose '
-                "grading failed as a whole (grader error) are left out.</p>")
+    note = (f'<p class="note">Mean, median, full marks and zero points are over the {s.graded} graded '
+            f"submission(s), as is the histogram's blue; the {s.ungradable} that could not be graded (scored 0, "
+            f"red in the histogram) and the {s.grader_errors} with a grader error (not drawn) are counted apart, "
+            "as in the gradebook.</p>")
     return f'<table class="summary">{body}</table>{note}'
 
 
@@ -743,7 +771,7 @@ def render_class_report(out_dir: Path, docs: list[dict], assignment: Assignment,
         ("summary", "Summary", _summary_html(summary, docs)),
     ]
     if docs:
-        sections.append(("scores", "Scores", _img(score_figure, "histogram of the scores", docs)))
+        sections.append(("scores", "Scores", _img(score_figure, "histogram of the scores", docs, summary)))
     if rows:
         sections.append(("tests", "Pass rate per test",
                          _img(pass_rate_figure, "pass rate per test", rows) +
@@ -752,7 +780,7 @@ def render_class_report(out_dir: Path, docs: list[dict], assignment: Assignment,
                          "<details><summary>as a table</summary>" + _tests_html(rows) + "</details>"))
     body = ""
     if mistakes:
-        body = (_img(mistakes_figure, "students per catalogued mistake", mistakes, summary.graded) +
+        body = (_img(mistakes_figure, "students per catalogued mistake", mistakes, summary.tested) +
                 _mistakes_html(mistakes, names))
     else:
         body = "<p>This assignment has no catalogued mistakes, and no result names one.</p>"

@@ -20,7 +20,11 @@ download, whose ``intake`` records the platform's ids of each student (``grade``
   strings: upload with the interface in English.
 
 Grades are points: the document's score, or scaled to ``points`` (the assignment's
-maximum on the platform) as ``score / max_score * points``; two decimals at most.
+maximum on the platform) as ``score / max_score * points``; two decimals at most, halves
+rounded up (90.625 is 90.63, as a gradebook rounds it).
+Every export refuses results of several suites: each document records the ``fingerprint`` of
+the suite that graded it, and a folder whose documents do not all carry the same one (a
+regrade interrupted, or still running) would mix old and new scores.
 A submission the grader failed on (``error: grader_error``) gets no row: the platform
 keeps what it has until ``grade --resume`` regrades it. An ungradable upload
 (``error: invalid`` or ``no_files``) is worth 0 and gets its row.
@@ -30,8 +34,10 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .ingest import printable
@@ -52,6 +58,30 @@ class Exported:
     path: Path
     written: list[str] = field(default_factory=list)  # student ids, one row each
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (student id, why)
+    maxima: list[float] = field(default_factory=list)  # the points available in the rows written, each once
+
+
+IDS_SHOWN = 5  # ids named in a refusal, before "and N more"
+
+
+def one_suite(docs: list[dict]) -> None:
+    """Refuse results graded by more than one suite: the documents' ``fingerprint`` must be the
+    same in all (a document without one, written before fingerprints were recorded or by a regrade
+    stopped half-way, counts as a fingerprint of its own). The most frequent one is taken as the
+    folder's; the others are named."""
+    by_print: dict[str | None, list[str]] = defaultdict(list)
+    for doc in docs:
+        fingerprint = doc.get("fingerprint")
+        by_print[fingerprint if isinstance(fingerprint, str) and fingerprint else None].append(str(doc["student"]))
+    if len(by_print) < 2:
+        return
+    main_print = max(by_print, key=lambda fp: (len(by_print[fp]), fp is not None, fp or ""))
+    others = sorted(s for fp, students in by_print.items() if fp != main_print for s in students)
+    shown = ", ".join(printable(s) for s in others[:IDS_SHOWN])
+    more = f" and {len(others) - IDS_SHOWN} more" if len(others) > IDS_SHOWN else ""
+    raise ExportRefused(f"{len(others)} result(s) ({shown}{more}) were graded by another version of the suite "
+                        f"than the other {len(by_print[main_print])} (or before fingerprints were recorded): "
+                        "run `autograder grade ... --resume` into this folder first, then export again")
 
 
 def _ids(doc: dict, layout: str) -> dict | None:
@@ -62,8 +92,11 @@ def _ids(doc: dict, layout: str) -> dict | None:
 
 
 def _number(value: float) -> str:
-    """Points as the platforms read them: at most two decimals, no exponent, no trailing zeros."""
-    text = f"{round(float(value), 2):.2f}".rstrip("0").rstrip(".")
+    """Points as the platforms read them: at most two decimals, halves rounded up (90.625 is 90.63,
+    not Python's 90.62), no exponent, no trailing zeros. The float's shortest decimal form is what is
+    rounded: 2.675, stored as 2.67499999..., is 2.68 as a person reading it expects."""
+    exact = Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = f"{exact:f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
@@ -76,8 +109,30 @@ def grade_points(doc: dict, points: float | None) -> tuple[float, float]:
     return (score / max_score * points if max_score else 0.0), float(points)
 
 
+ID_NAMES = {"user_id": "user id", "participant_id": "participant id"}
+LAYOUT_WORDS = {"folders": "a plain folder or zip", "canvas": "a Canvas download", "moodle": "a Moodle download",
+                "gradescope": "a Gradescope download", "nbgrader": "nbgrader's submitted/"}
+
+
+def _no_id(doc: dict, layout: str, id_key: str, platform: str) -> str:
+    """Why a result has no platform id, as its document says: no intake at all, another
+    platform's (or plain folders'), or this platform's without the id."""
+    intake = doc.get("intake")
+    if not isinstance(intake, dict):
+        return ("its results do not record where its upload came from (no intake): grade it again with "
+                f"`autograder grade ... --only {printable(str(doc['student']))}` into this folder, then export again")
+    source = intake.get("layout")
+    if source != layout:
+        came = LAYOUT_WORDS.get(source) if isinstance(source, str) else None
+        came = came or f"the layout {printable(str(source))!r}"
+        return f"not from a {platform} download: it was graded from {came}"
+    return f"the {platform} download gave no {ID_NAMES.get(id_key, id_key)} for it"
+
+
 def _rows(docs: list[dict], layout: str, id_key: str, platform: str) -> tuple[list[tuple[dict, str]], list]:
-    """The documents to write, each with its platform id; the others with the reason."""
+    """The documents to write, each with its platform id; the others with the reason. Refused
+    when the documents are of several suites (``one_suite``)."""
+    one_suite(docs)
     chosen, left_out, seen = [], [], {}
     for doc in docs:
         ids = _ids(doc, layout)
@@ -86,7 +141,7 @@ def _rows(docs: list[dict], layout: str, id_key: str, platform: str) -> tuple[li
             left_out.append((doc["student"], "a grader error: regrade it with `autograder grade --resume`, "
                                              "then export again"))
         elif value is None or str(value).strip() == "":
-            left_out.append((doc["student"], f"no {platform} id in its results (not from a {platform} download)"))
+            left_out.append((doc["student"], _no_id(doc, layout, id_key, platform)))
         elif not str(value).strip().isdigit():
             left_out.append((doc["student"], f"its {platform} id {printable(str(value))!r} is not a number"))
         else:
@@ -124,7 +179,12 @@ def canvas_csv(docs: list[dict], assignment_title: str, out: Path, points: float
         earned, _ = grade_points(doc, points)
         rows.append([csv_text(str(doc.get("name") or "")), user_id, "", "", "", _number(earned)])
     _write(out, CANVAS_STUDENT_COLUMNS + [assignment_title], rows)
-    return Exported(Path(out), [doc["student"] for doc, _ in chosen], left_out)
+    return Exported(Path(out), [doc["student"] for doc, _ in chosen], left_out, _maxima(chosen, points))
+
+
+def _maxima(chosen: list[tuple[dict, str]], points: float | None) -> list[float]:
+    """The points available in the rows written, each once (an ungradable upload's unknown maximum aside)."""
+    return sorted({available for doc, _ in chosen if (available := grade_points(doc, points)[1])})
 
 
 def moodle_time(when: datetime) -> str:
@@ -137,7 +197,7 @@ def moodle_time(when: datetime) -> str:
 def comment(doc: dict) -> str:
     """The feedback comment: the points, or why the upload could not be graded. Never the result's
     ``output`` of a graded submission, which may quote a hidden test's skip reason."""
-    if doc.get("error") in ("invalid", "no_files") and not doc.get("tests"):
+    if doc.get("error") and doc.get("error") != "grader_error" and not doc.get("tests"):  # invalid, no_files, ...
         return str(doc.get("output") or "Your upload could not be graded.")
     return f"Autograder: {float(doc.get('score') or 0):g} / {float(doc.get('max_score') or 0):g} points."
 
@@ -161,7 +221,7 @@ def moodle_csv(docs: list[dict], out: Path, points: float | None = None, modifie
             row.append(csv_text(comment(doc)))
         rows.append(row)
     _write(out, header, rows)
-    return Exported(Path(out), [doc["student"] for doc, _ in chosen], left_out)
+    return Exported(Path(out), [doc["student"] for doc, _ in chosen], left_out, _maxima(chosen, points))
 
 
 NBGRADER_NOTEBOOK = "autograder"  # the notebook (and its one grade cell) that holds the engine's score in nbgrader
@@ -181,6 +241,7 @@ def nbgrader_gradebook(docs: list[dict], url: str, assignment: str) -> Exported:
         from nbgrader.api import Gradebook, MissingEntry, SubmittedNotebook, Grade
     except ImportError:
         raise ExportRefused("nbgrader is not installed: pip install 'dl-autograder[nbgrader]'") from None
+    one_suite(docs)
     chosen, left_out = [], []
     for doc in docs:
         ids = _ids(doc, "nbgrader") or {}

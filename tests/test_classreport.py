@@ -373,6 +373,8 @@ def test_report_page(course, tmp_path):
     # Summary numbers.
     summary = page.split('<section id="summary">')[1].split("</section>")[0]
     assert "<td>submissions</td><td>10</td>" in summary
+    assert "<td>graded</td><td>8</td>" in summary  # ivan could not be graded; EVIL met a grader error
+    assert "could not be drawn" not in page
     assert re.search(r"could not be graded[^<]*</td><td>1<", summary)
     assert re.search(r"grader error[^<]*</td><td>1<", summary)
     assert "<td>full marks</td><td>4</td>" in summary  # alice, bob, frank, grace
@@ -442,3 +444,83 @@ def test_a_figure_that_fails_leaves_a_sentence():
 
     html = classreport._img(broken, "scores", [])
     assert html == '<p class="problem">The figure "scores" could not be drawn: ValueError: no &lt;data&gt;</p>'
+
+
+def ungradable(student: str, error: str, output: str) -> dict:
+    return {"assignment": "toy", "student": student, "score": 0.0, "max_score": 4.0, "execution_time": 0.0,
+            "output": output, "tests": [], "error": error, "mistakes": []}
+
+
+def mixed_class() -> list[dict]:
+    """Five graded (100, 50, 0, 75 and 100%), three that could not be graded (invalid, no_files, and
+    an error value this version does not know), two grader errors (in one test, and the whole run)."""
+    return [
+        doc("a", ["passed"] * 4),
+        doc("b", ["passed", "failed", "passed", "failed"]),
+        doc("c", ["not_implemented"] * 4),
+        doc("d", ["passed", "passed", "passed", "failed"]),
+        doc("e", ["passed"] * 4),
+        ungradable("f", "invalid", "could not open f.zip"),
+        ungradable("g", "no_files", "no toy.py in your upload (found: toy.ipynb)"),
+        ungradable("h", "too_big", "a future kind of ingest error"),
+        doc("i", ["passed", "error", "failed", "failed"], error="grader_error"),
+        {**ungradable("j", "grader_error", "pytest did not finish"), "max_score": None},
+    ]
+
+
+def test_every_result_in_one_group_as_in_the_gradebook():
+    from autograder.report import batch_summary
+
+    docs = mixed_class()
+    assert [classreport.group(d) for d in docs] == ["graded"] * 5 + ["could not be graded"] * 3 + ["grader error"] * 2
+    s = classreport.summarise(docs)
+    assert (s.submissions, s.graded, s.ungradable, s.grader_errors, s.tested) == (10, 5, 3, 2, 6)
+    assert s.graded + s.ungradable + s.grader_errors == s.submissions
+    # The statistics are over the five graded only.
+    assert (s.mean, s.median, s.mean_points, s.max_score, s.full_marks, s.zeros) == (65.0, 75.0, 2.6, 4.0, 2, 1)
+    # The gradebook's summary line counts the same.
+    line = batch_summary(docs)[0]
+    assert re.match(r"5 graded\b", line) and "3 could not be graded" in line
+    assert re.search(r"\b2 with a grader error", line, re.I)
+
+
+def test_summary_table_and_its_note():
+    s = classreport.summarise(mixed_class())
+    html = classreport._summary_html(s, mixed_class())
+    assert html == (
+        '<table class="summary">'
+        "<tr><td>submissions</td><td>10</td></tr>"
+        "<tr><td>graded</td><td>5</td></tr>"
+        "<tr><td>could not be graded (invalid upload or no files; scored 0)</td><td>3</td></tr>"
+        "<tr><td>with a grader error (not the student&#x27;s fault; `--resume` regrades them)</td><td>2</td></tr>"
+        "<tr><td>mean score of the graded</td><td>65.0% (2.6 of 4 points)</td></tr>"
+        "<tr><td>median score of the graded</td><td>75.0%</td></tr>"
+        "<tr><td>full marks</td><td>2</td></tr>"
+        "<tr><td>zero points</td><td>1</td></tr>"
+        "<tr><td>seed</td><td>7</td></tr>"
+        "</table>"
+        '<p class="note">Mean, median, full marks and zero points are over the 5 graded submission(s), as is the '
+        "histogram's blue; the 3 that could not be graded (scored 0, red in the histogram) and the 2 with a "
+        "grader error (not drawn) are counted apart, as in the gradebook.</p>")
+
+
+def test_score_figure_draws_the_summary_numbers(monkeypatch):
+    """The histogram counts every graded and every ungradable student, and its mean and median are the
+    table's; the grader errors are named in the legend, not drawn."""
+    figures = []
+    monkeypatch.setattr(classreport, "_png", lambda fig: figures.append(fig) or "png")
+    docs = mixed_class()
+    assert classreport.score_figure(docs, classreport.summarise(docs)) == "png"
+    fig, = figures
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sorted(legend) == sorted(["graded (5)", "could not be graded (3; scored 0)", "mean of the graded 65.0%",
+                                     "median of the graded 75.0%", "not drawn: 2 with a grader error"])
+    ax, = fig.axes
+    blue, red = ax.containers
+    assert sum(bar.get_height() for bar in blue) == 5
+    assert sum(bar.get_height() for bar in red) == 3 and red[0].get_height() == 3  # all at 0%
+    assert blue[0].get_height() == 1  # c, the one graded with 0 points
+    assert [line.get_xdata()[0] for line in ax.lines[:2]] == [65.0, 75.0]
+    # Without a summary it computes the same one.
+    classreport.score_figure(docs)
+    assert [t.get_text() for t in figures[1].legends[0].get_texts()] == legend

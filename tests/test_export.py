@@ -14,7 +14,8 @@ from rich.console import Console
 
 from autograder import cli
 from autograder.cli import main
-from autograder.export import ExportRefused, canvas_csv, grade_points, moodle_csv, moodle_time
+from autograder.export import (ExportRefused, _number, canvas_csv, grade_points, moodle_csv, moodle_time,
+                               nbgrader_gradebook, one_suite)
 
 
 def result(student: str, score: float, max_score: float | None = 64.0, layout: str | None = "canvas",
@@ -36,7 +37,8 @@ def canvas_class() -> list[dict]:
         result("5170003", 0, None, ids={"user_id": "5170003"}, error="invalid", name="müllerchloé",
                output="could not open the zip", tests=[]),
         result("5170004", 12, ids={"user_id": "5170004"}, error="grader_error"),
-        result("alice", 64, layout=None),
+        result("alice", 64, layout="folders"),
+        result("bob", 60, layout=None),  # no intake at all: a document written before intake was
     ]
 
 
@@ -65,9 +67,14 @@ def test_canvas_rows(tmp_path):
         ["müllerchloé", "5170003", "", "", "", "0"],  # an ungradable upload is worth 0
     ]
     assert done.written == ["5170001", "5170002", "5170003"]
-    assert [s for s, _ in done.left_out] == ["5170004", "alice"]
-    assert "grader error" in done.left_out[0][1] and "--resume" in done.left_out[0][1]
-    assert "not from a Canvas download" in done.left_out[1][1]
+    # Each left-out student with the reason its own document gives.
+    assert done.left_out == [
+        ("5170004", "a grader error: regrade it with `autograder grade --resume`, then export again"),
+        ("alice", "not from a Canvas download: it was graded from a plain folder or zip"),
+        ("bob", "its results do not record where its upload came from (no intake): grade it again with "
+                "`autograder grade ... --only bob` into this folder, then export again"),
+    ]
+    assert done.maxima == [64.0]
     # The header is what Canvas's importer looks for: Student, ID, then SIS User ID and SIS Login ID
     # side by side, the student columns ending with Section.
     header = rows(out)[0]
@@ -80,6 +87,17 @@ def test_canvas_scaled_points(tmp_path):
     out = tmp_path / "canvas.csv"
     canvas_csv(canvas_class()[:3], "Backprop", out, points=10)
     assert [r[5] for r in rows(out)] == ["Backprop", "10", "8.28", "0"]  # 53 / 64 * 10 = 8.28125
+
+
+def test_halves_round_up(tmp_path):
+    """58 / 64 * 100 = 90.625 is 90.63, as a gradebook shows it (Python's round gives 90.62)."""
+    out = tmp_path / "canvas.csv"
+    done = canvas_csv([result("5170001", 58, ids={"user_id": "5170001"}),
+                       result("5170002", 0.2, 64, ids={"user_id": "5170002"})], "Backprop", out, points=100)
+    assert [r[5] for r in rows(out)] == ["Backprop", "90.63", "0.31"]  # 0.3125 -> 0.31
+    assert done.maxima == [100.0]
+    assert [_number(v) for v in (90.625, 2.675, 0.005, 0.0049, 77.34375, -0.0, 64.0, 1e-9)] == \
+        ["90.63", "2.68", "0.01", "0", "77.34", "0", "64", "0"]
 
 
 def test_moodle_rows(tmp_path):
@@ -122,6 +140,63 @@ def test_refused_without_the_platform_ids(tmp_path):
     assert not (tmp_path / "c.csv").exists() and not (tmp_path / "m.csv").exists()
 
 
+def test_no_id_reasons(tmp_path):
+    """A result of this platform's download without the id, or of another platform's, says which."""
+    docs = [result("5170001", 64, ids={"user_id": "5170001"}),
+            result("5170002", 10, ids={"attachment_id": "92"}),
+            result("100001", 10, layout="moodle", ids={"participant_id": "100001"}),
+            result("x", 10, layout="something new")]
+    done = canvas_csv(docs, "Backprop", tmp_path / "c.csv")
+    assert done.left_out == [("5170002", "the Canvas download gave no user id for it"),
+                             ("100001", "not from a Canvas download: it was graded from a Moodle download"),
+                             ("x", "not from a Canvas download: it was graded from the layout 'something new'")]
+    done = moodle_csv(docs, tmp_path / "m.csv")
+    assert done.written == ["100001"]
+    assert done.left_out[0] == ("5170001", "not from a Moodle download: it was graded from a Canvas download")
+
+
+def mixed_suites() -> list[dict]:
+    """A regrade stopped half-way: 3 results of the new suite, 2 of the old, 2 without a fingerprint
+    (written before the document was complete), as the trial found it."""
+    old, new = "sha256:00000000000000000001", "sha256:00000000000000000002"
+    return ([result(f"51700{i:02d}", 60, ids={"user_id": f"51700{i:02d}"}, fingerprint=new) for i in (1, 2, 3)]
+            + [result(f"51700{i:02d}", 66, 66, ids={"user_id": f"51700{i:02d}"}, fingerprint=old) for i in (4, 5)]
+            + [result(f"51700{i:02d}", 53, 65) for i in (6, 7)])
+
+
+MIXED_REFUSAL = ("4 result(s) (5170004, 5170005, 5170006, 5170007) were graded by another version of the suite "
+                 "than the other 3 (or before fingerprints were recorded): run `autograder grade ... --resume` "
+                 "into this folder first, then export again")
+
+
+def test_refused_for_mixed_suites(tmp_path):
+    docs = mixed_suites()
+    for export in (lambda: canvas_csv(docs, "Backprop", tmp_path / "c.csv"),
+                   lambda: moodle_csv(docs, tmp_path / "m.csv"),
+                   lambda: nbgrader_gradebook(docs, f"sqlite:///{tmp_path / 'gb.db'}", "backprop")):
+        with pytest.raises(ExportRefused) as refused:
+            export()
+        assert str(refused.value) == MIXED_REFUSAL
+    assert not list(tmp_path.iterdir())  # no file, no gradebook
+    # A fingerprint missing from the documents counts as one of its own: it is refused too, even when
+    # the rest agree (the results that lack intake because a regrade stopped are never "left out").
+    same = [result(f"51700{i:02d}", 60, ids={"user_id": f"51700{i:02d}"}, fingerprint="sha256:a")
+            for i in range(1, 10)] + [result("5170010", 53)]
+    with pytest.raises(ExportRefused, match=r"^1 result\(s\) \(5170010\) were graded by another version of the "
+                                            r"suite than the other 9 \(or before"):
+        canvas_csv(same, "Backprop", tmp_path / "c.csv")
+    # Many: a few ids, then how many more.
+    many = [result(f"s{i:02d}", 1, fingerprint="sha256:a") for i in range(9)] + \
+        [result(f"t{i:02d}", 1, fingerprint="sha256:b") for i in range(7)]
+    with pytest.raises(ExportRefused) as refused:
+        one_suite(many)
+    assert str(refused.value).startswith("7 result(s) (t00, t01, t02, t03, t04 and 2 more) were graded by another "
+                                         "version of the suite than the other 9 (or before")
+    # One suite, or none recorded at all (results of an older version): exported as usual.
+    one_suite([result("a", 1, fingerprint="sha256:a"), result("b", 2, fingerprint="sha256:a")])
+    one_suite([result("a", 1), result("b", 2)])
+
+
 def test_refused_for_a_duplicate_id(tmp_path):
     twice = [result("a", 1, ids={"user_id": "7"}), result("b", 2, ids={"user_id": "7"})]
     with pytest.raises(ExportRefused, match="two results carry the Canvas id 7"):
@@ -151,11 +226,25 @@ def test_export_command(tmp_path, monkeypatch):
                                "--assignment-column", "Backprop (12345)", "--points", "100"])
     assert res.exit_code == 0, res.output
     assert "canvas: 3 grade(s) written" in res.output and "left out: 5170004: a grader error" in notes.getvalue()
+    assert "warning: no --points" not in notes.getvalue()
     assert rows(tmp_path / "c.csv")[1] == ["silvaana", "5170001", "", "", "", "100"]
+    res = runner.invoke(main, ["export", "canvas", str(canvas), "--out", str(tmp_path / "c.csv"),
+                               "--assignment-column", "Backprop (12345)"])
+    assert res.exit_code == 0, res.output
+    assert ("warning: no --points: the grades are out of 64, the points as graded. Canvas takes them as they are "
+            "against the assignment's \"Points possible\": pass those points as --points (e.g. --points 100) to "
+            "scale the grades to them.") in " ".join(notes.getvalue().split())  # as one line, not wrapped
 
     moodle = write_results(tmp_path / "moodle", moodle_class())
+    notes.truncate(0)
+    notes.seek(0)
     res = runner.invoke(main, ["export", "moodle", str(moodle), "--out", str(tmp_path / "m.csv"), "--no-comments"])
     assert res.exit_code == 0, res.output
+    assert " ".join(notes.getvalue().split()).endswith(
+        "left out: 100004: a grader error: regrade it with `autograder grade --resume`, then export again "
+        "warning: no --points: the grades are out of 64, the points as graded. Moodle skips every grade above the "
+        "assignment's \"Maximum grade\" (100 unless changed), and takes the others on its own scale: pass that "
+        "maximum grade as --points (e.g. --points 100) to scale the grades to it.")
     first = rows(tmp_path / "m.csv")[1]
     assert first[:8] == ["Participant 100001", "Ana Silva", "", "", "64", "64", "Yes", ""]
     graded = datetime.fromisoformat(first[8])
@@ -166,3 +255,21 @@ def test_export_command(tmp_path, monkeypatch):
     assert res.exit_code == 1
     assert "these results carry no Moodle ids: grade the Moodle download itself" in res.output
     assert not (tmp_path / "x.csv").exists()
+
+    mixed = write_results(tmp_path / "mixed", mixed_suites())
+    for platform in ("canvas", "moodle"):
+        res = runner.invoke(main, ["export", platform, str(mixed), "--out", str(tmp_path / "x.csv"),
+                                   "--assignment-column", "Backprop (12345)", "--points", "100"])
+        assert res.exit_code == 1
+        assert " ".join(res.output.split()) == f"Error: {MIXED_REFUSAL}"
+        assert not (tmp_path / "x.csv").exists()
+
+
+def test_comment_of_any_ungradable_upload():
+    from autograder.export import comment
+
+    assert comment(result("a", 0, error="no_files", output="no backprop.py in your upload", tests=[])) == \
+        "no backprop.py in your upload"
+    assert comment(result("a", 0, error="too_big", output="the upload is over 20 MB", tests=[])) == \
+        "the upload is over 20 MB"  # an error value this version does not know is still an ungradable upload
+    assert comment(result("a", 53)) == "Autograder: 53 / 64 points."
