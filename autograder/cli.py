@@ -207,6 +207,12 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         graded[doc["student"]] = doc
         report.write_grades_csv([graded[s.student] for s in subs if s.student in graded], out_dir / "grades.csv")
 
+    if not dask:
+        from .grade import default_jobs
+
+        judges = jobs or default_jobs(len(todo))
+        err.print(f"{len(todo)} submission(s), {judges} judge(s)"
+                  + ("; each grades the reference first (the canary)" if canary else ""), highlight=False)
     with progress:
         bar = progress.add_task(f"grading {assignment}", total=len(todo), counts="")
         try:
@@ -222,6 +228,11 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
                       "their results are kept. Mend the machine (or the suite), then run the same command with "
                       "--resume.")
             sys.exit(3)
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"stopped: {len(graded)} of {len(subs)} result(s) are in {out_dir} (grades.csv lists them). "
+                      "Run the same command with --resume to grade the rest.")
+            sys.exit(130)
     docs = [graded[s.student] for s in subs if s.student in graded]
     report.write_grades_csv(docs, out_dir / "grades.csv")  # once more: the ungradable ones' max scores are known now
     return docs
@@ -285,7 +296,7 @@ def _seed_line(seed: int | None) -> str:
 
 @main.command()
 @click.argument("assignment")
-@click.argument("submissions_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions_dir", type=click.Path(exists=True, path_type=Path))  # a folder, or the download's .zip
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where to write <student>.json and grades.csv")
 @click.option("--jobs", "-j", default=0, help="judges run in parallel (default: one per 12 submissions, at most "
@@ -497,6 +508,17 @@ def export_grades(platform: str, source: str, out_file: Path | None, points: flo
         err.print(Text(f"note: the column is named {column!r}; Canvas matches it to the assignment of that title, "
                        "or makes a new assignment. Pass --assignment-column with the header your Canvas "
                        "gradebook export shows (e.g. 'Backprop (12345)') to be sure.", style="yellow"))
+    if points is None and done.written:
+        graded = " or ".join(f"{m:g}" for m in done.maxima) or "?"
+        if platform == "moodle":
+            err.print(Text(f"warning: no --points: the grades are out of {graded}, the points as graded. Moodle "
+                           "skips every grade above the assignment's \"Maximum grade\" (100 unless changed), and "
+                           "takes the others on its own scale: pass that maximum grade as --points (e.g. "
+                           "--points 100) to scale the grades to it.", style="yellow"))
+        else:
+            err.print(Text(f"warning: no --points: the grades are out of {graded}, the points as graded. Canvas "
+                           "takes them as they are against the assignment's \"Points possible\": pass those points "
+                           "as --points (e.g. --points 100) to scale the grades to them.", style="yellow"))
 
 
 def _ship(platform: str, name: str, out_file: Path | None, seed: int | None, canary: bool, course: str | None) -> None:

@@ -5,7 +5,11 @@ names (or named with ``layout``): Canvas's "Download Submissions" (flat files,
 or its submissions.zip), Moodle's "Download all submissions" (flat, or in
 folders), a Gradescope "Export Submissions" with its submission_metadata.yml,
 nbgrader's submitted/ (or the course folder holding it), or plain folders and
-zips named by student id. Each student's entries are copied or extracted into
+zips named by student id; the download's zip may be given itself. Nothing in it is
+passed over silently: an entry the platform does not name so (a folder a TA added,
+a Moodle team entry without an id) is graded as a plain entry, with a note, and a
+loose file that carries no student is named in a warning. Zip member names stored as
+UTF-8 without the UTF-8 flag are read as UTF-8. Each student's entries are copied or extracted into
 the staging area and graded from there: zips are extracted safely (no
 absolute paths, no ``..``, no links, bounded size), folders are copied without
 following links, and anything but plain files and folders (a symbolic or hard
@@ -24,6 +28,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import itertools
+import logging
 import os
 import posixpath
 import re
@@ -45,6 +50,12 @@ TOO_BIG_ADVICE = "remove data files and outputs"
 MAX_NAME_BYTES = 100  # a student id longer than this gets a shortened file name
 CLASS_ARCHIVE_SCALE = 100  # a whole class's zip may hold this many submissions' worth of files and bytes
 MAX_LISTED = 20  # ignored files listed in a student's result; the rest are counted in a note
+# Top-level names of a download that are nobody's submission and are passed over without a word: what an
+# operating system leaves (hidden names are passed over too) and the shipped samples' expectations file.
+JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini", "expected.toml"}
+UTF8_FLAG = 0x800  # a zip member's general purpose bit 11: its name is UTF-8
+
+log = logging.getLogger(__name__)  # loose files of a download that are not graded: a warning line for the TA
 
 
 @dataclass
@@ -104,14 +115,31 @@ LAYOUTS = ("canvas", "moodle", "gradescope", "nbgrader", "folders")
 PLATFORM = {"canvas": "Canvas", "moodle": "Moodle", "gradescope": "Gradescope", "nbgrader": "nbgrader",
             "folders": "per-student folders"}
 # Canvas "Download Submissions": <sortable name>[_LATE]_<user id>[_<attachment id>]_<file as uploaded>
-# (a text entry has no attachment id: silvaana_123_text.html).
-CANVAS = re.compile(r"(?P<name>[^_\s]+?)(?P<late>_late)?_(?P<user>\d+)(?:_(?P<attachment>\d+))?_(?P<file>.+)",
+# (a text entry has no attachment id: silvaana_123_text.html). With anonymous grading the name and the user
+# id give way to anon_<anonymous id>, after the LATE mark: [LATE_]anon_<anonymous id>_<attachment id>_<file>
+# (Canvas's lib/content_zipper.rb: [name, "LATE", id].compact.join("_"), non-word characters dropped, where
+# the id is "anon_#{submission.anonymous_id}" and the name nil). The anonymous form is tried first.
+CANVAS = re.compile(r"(?:(?P<anon_late>late_)?anon_(?P<anon>[a-z0-9]+)"
+                    r"|(?P<name>[^_\s]+?)(?P<late>_late)?_(?P<user>\d+))(?:_(?P<attachment>\d+))?_(?P<file>.+)",
                     re.IGNORECASE | re.DOTALL)
 # Moodle "Download all submissions": <Full Name>_<participant id>_assignsubmission_<plugin>_<file>, or
 # with "Download submissions in folders" one folder per participant and plugin (ending in "_").
 MOODLE = re.compile(r"(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<file>.*))?",
                     re.DOTALL)
 GRADESCOPE = re.compile(r"submission_(?P<id>\d+)")  # the export's folder per submission
+# A Moodle entry without a participant id: a team's ("Default group_assignsubmission_file_backprop.py", Moodle's
+# name for the students in no group) or one renamed by hand. Graded as an entry named by its name part.
+MOODLE_NO_ID = re.compile(r"(?P<name>.+?)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<file>.*))?", re.DOTALL)
+# How each platform names a student's entries, for messages.
+NAMING = {
+    "canvas": "<sortable name>[_LATE]_<user id>_<attachment id>_<file>, or [LATE_]anon_<anonymous id>_<attachment id>"
+              "_<file> under anonymous grading",
+    "moodle": "<Full Name>_<participant id>_assignsubmission_<plugin>_<file>, or a folder "
+              "<Full Name>_<participant id>_assignsubmission_<plugin>",
+    "gradescope": "submission_<id>/ folders beside submission_metadata.yml",
+    "nbgrader": "submitted/<student id>/<assignment>/",
+    "folders": "one folder or .zip per student",
+}
 # The markers of an nbgrader course folder (nbgrader's own names), with submitted/<student>/<assignment>/.
 NBGRADER_MARKERS = {"nbgrader_config.py", "gradebook.db", "source/", "release/"}
 # What LMSs and browsers add to a file's name: "-1" (Canvas, on a resubmitted file), " (1)" or "(1)"
@@ -123,20 +151,36 @@ def discover(submissions_dir: Path, staging: Path, modules: tuple[str, ...],
              layout: str | None = None) -> list[Submission]:
     """Every student's submission in a class download, sorted by student id, staged in ``staging/<file name>``.
 
-    ``modules`` are the module names the assignment expects (``("backprop", "backprop_torch")``; one
-    name alone is taken too). ``layout`` (one of LAYOUTS) forces a platform's layout instead of
-    recognising it. Raises ``IntakeRefused``, with the folder to pass, for a folder that is not a
-    class download (a course folder, the folder above a download).
+    ``submissions_dir`` is the download's folder, or its zip (Canvas's submissions.zip), which is
+    unpacked into ``staging/.download``. ``modules`` are the module names the assignment expects
+    (``("backprop", "backprop_torch")``; one name alone is taken too). ``layout`` (one of LAYOUTS)
+    forces a platform's layout instead of recognising it. Raises ``IntakeRefused``, with the folder to
+    pass, for a folder that is not a class download (a course folder, the folder above a download, a
+    forced layout whose names are not in it, a broken zip of the whole class).
+
+    Nothing in the download is passed over silently: an entry that the platform does not name so (a
+    folder or .zip a TA added, a Moodle entry without an id) is graded as a plain entry named by it, with
+    a note; a loose file that carries no student (notes.txt) is not graded, and a warning says so.
     """
     submissions_dir, staging = Path(submissions_dir), Path(staging)
-    if not submissions_dir.is_dir():
-        raise FileNotFoundError(f"{submissions_dir} is not a folder of submissions")
     if layout is not None and layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
+    if not submissions_dir.is_dir():
+        if not submissions_dir.exists():
+            raise FileNotFoundError(f"{submissions_dir} is not a folder of submissions")
+        if not submissions_dir.name.lower().endswith(".zip"):
+            raise IntakeRefused(f"{printable(str(submissions_dir))} is a file, not a class download: pass the "
+                                "folder (or the .zip) that your platform's download gave you.")
     modules = (modules,) if isinstance(modules, str) else tuple(modules)
-    root, layout, source = _open_download(submissions_dir, staging, layout)
+    root, layout, source, forced = _open_download(submissions_dir, staging, layout)
+    uploads = READERS[layout](root)
+    if forced and layout != "folders" and not uploads and _names(root):
+        raise IntakeRefused(_not_that_layout(root, layout))
+    uploads, loose = _others(root, layout, uploads)
+    if loose:
+        log.warning("%s", _loose_line(root, layout, loose))
     found = []
-    for upload in sorted(READERS[layout](root), key=lambda u: u.student):
+    for upload in sorted(uploads, key=lambda u: u.student):
         upload.source = source or upload.source
         found.append(_stage(upload, staging / file_name(upload.student), modules, layout))
     return found
@@ -145,15 +189,20 @@ def discover(submissions_dir: Path, staging: Path, modules: tuple[str, ...],
 # ------------------------------------------------------------------ layouts
 
 
-def _open_download(folder: Path, staging: Path, layout: str | None) -> tuple[Path, str, Path | None]:
-    """The folder holding the students' entries, its layout, and the one source of them all (or None).
+def _open_download(given: Path, staging: Path, layout: str | None) -> tuple[Path, str, Path | None, bool]:
+    """The folder holding the students' entries, its layout, the one source of them all (or None), and
+    whether that layout was forced.
 
-    Unzips a whole class's zip into ``staging/.download`` and steps into an nbgrader course's
-    submitted/. The source, when set, is what workers are kept out of the parent of: the class's
-    zip, or submitted/ (the course folder holds every student's graded notebooks too).
+    Unzips a whole class's zip (``given`` itself, or the one zip in ``given``) into ``staging/.download``
+    and steps into an nbgrader course's submitted/. The source, when set, is what workers are kept out of
+    the parent of: the class's zip, or submitted/ (the course folder holds every student's graded notebooks too).
     """
-    _refuse_course_folder(folder)
-    source = archive = _class_archive(folder, layout) if layout != "folders" else None
+    if given.is_dir():
+        _refuse_course_folder(given)
+        archive = _class_archive(given, layout) if layout != "folders" else None
+    else:
+        archive = given  # the class's zip, passed itself
+    source, folder = archive, given
     if archive:
         folder = _unzip_class(archive, staging / ".download")
     if layout in (None, "nbgrader") and _is_nbgrader_course(folder):
@@ -165,7 +214,18 @@ def _open_download(folder: Path, staging: Path, layout: str | None) -> tuple[Pat
         found = "folders"
     if found == "nbgrader" and source is None and _nbgrader_markers(folder.parent):
         source = folder
-    return folder, found, source
+    return folder, found, source, layout is not None
+
+
+def _not_that_layout(root: Path, layout: str) -> str:
+    """Why a forced layout finds nothing: the names it expects, and a few of those there are."""
+    names = sorted(_names(root))
+    shown = ", ".join(printable(n) for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    detected = _detect(root)
+    hint = (f"; its names are those of a {PLATFORM[detected]} download: use --layout {detected}, or leave "
+            "--layout out" if detected and detected != layout else "; leave --layout out to read it by its names")
+    return (f"--layout {layout}: nothing in {printable(str(root))} is named as a {PLATFORM[layout]} download names "
+            f"a student's files ({NAMING[layout]}); it holds {shown}{hint}.")
 
 
 def _names(folder: Path) -> list[str]:
@@ -255,9 +315,18 @@ def _class_archive(folder: Path, layout: str | None) -> Path | None:
         return archive
     try:
         with _open_plain(archive, archive.name) as fh, zipfile.ZipFile(fh) as zf:
-            names = zf.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return None  # one student's zip then: its problem is reported in its result
+            names = [info.filename for info in _infos(zf)]
+    except Refused:
+        return None  # a link or a special file: one student's entry, refused in its result
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        # Alone in the folder, it is most likely the class's download, cut short: graded, it would be one
+        # student named after it.
+        why = f"cannot be read ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else \
+            f"cannot be opened ({exc}): the zip is broken"
+        raise IntakeRefused(
+            f"{printable(str(folder))} holds only {printable(archive.name)}, which {why}. If it is your platform's "
+            "download, download it again (or unpack it and pass the folder); if it really is one student's upload, "
+            "grade with --layout folders.") from None
     return archive if _layout_of(_zip_top(names)) else None
 
 
@@ -296,10 +365,12 @@ class _Upload:
     problem: str | None = None
     source: Path | None = None
     newest: tuple = ()  # how new it is, where a student has several (larger is newer)
+    claims: list[Path] = field(default_factory=list)  # entries of the download it accounts for, beside its parts
 
 
 def _read_folders(root: Path) -> list[_Upload]:
-    """Plain folders: one folder or .zip per student, named by the student id; other files are ignored."""
+    """Plain folders: one folder or .zip per student, named by the student id; other files are not graded
+    (``_others`` names them in a warning)."""
     entries: dict[str, list[Path]] = {}
     for entry in os.scandir(root):
         if entry.name.startswith("."):
@@ -311,7 +382,7 @@ def _read_folders(root: Path) -> list[_Upload]:
     uploads = []
     for student, paths in entries.items():
         paths.sort()
-        upload = _Upload(student, [(paths[0], "")], source=paths[0])
+        upload = _Upload(student, [(paths[0], "")], source=paths[0], claims=paths)
         if len(paths) > 1:
             names = " and ".join(printable(p.name) + ("/" if p.is_dir() else "") for p in paths)
             upload.problem = f"two submissions for {printable(student)}: {names}. Keep one and grade again."
@@ -325,18 +396,26 @@ def _read_nbgrader(root: Path) -> list[_Upload]:
             for e in os.scandir(root) if not e.name.startswith(".") and e.is_dir()]
 
 
+def _canvas(name: str) -> re.Match | None:
+    """The parts of a Canvas download's file name; None when Canvas does not name a file so."""
+    match = CANVAS.fullmatch(name)
+    return match if match and not name.startswith(".") and not MOODLE.fullmatch(name) else None
+
+
 def _read_canvas(root: Path) -> list[_Upload]:
-    """Canvas: flat files <name>[_LATE]_<user id>_<attachment id>_<file>; the user id is the student id."""
+    """Canvas: flat files <name>[_LATE]_<user id>_<attachment id>_<file>; the user id is the student id.
+    Under anonymous grading, [LATE_]anon_<anonymous id>_<attachment id>_<file>: the anonymous id is."""
     by_user: dict[str, list[tuple[re.Match, Path]]] = {}
     for entry in os.scandir(root):
-        match = CANVAS.fullmatch(entry.name)
-        if match and not entry.name.startswith(".") and not MOODLE.fullmatch(entry.name):
-            by_user.setdefault(match["user"], []).append((match, Path(entry.path)))
+        if match := _canvas(entry.name):
+            by_user.setdefault(match["anon"] or match["user"], []).append((match, Path(entry.path)))
     return [_canvas_upload(user, sorted(files, key=lambda f: f[1].name)) for user, files in by_user.items()]
 
 
 def _canvas_upload(user: str, files: list[tuple[re.Match, Path]]) -> _Upload:
-    upload = _Upload(user, [], name=files[0][0]["name"], ids={"user_id": user}, source=files[0][1])
+    anonymous = bool(files[0][0]["anon"])
+    upload = _Upload(user, [], name=files[0][0]["name"], ids={"anonymous_id" if anonymous else "user_id": user},
+                     source=files[0][1])
     # One file uploaded again shows up as backprop.py and backprop-1.py: the newest attachment wins.
     versions: dict[str, list[tuple[int, re.Match, Path]]] = {}
     for match, path in files:
@@ -350,6 +429,7 @@ def _canvas_upload(user: str, files: list[tuple[re.Match, Path]]) -> _Upload:
         stem = match["file"][:-4] if match["file"].lower().endswith(".zip") else match["file"]
         upload.parts.append((path, stem))  # a zip is unpacked into a folder of its name
         if older:
+            upload.claims += [p for _, _, p in older]
             upload.ignored += [m["file"] for _, m, _ in older]
             upload.notes.append(
                 f"newest of {len(found)} submissions taken: attachment {attachment} over "
@@ -358,8 +438,10 @@ def _canvas_upload(user: str, files: list[tuple[re.Match, Path]]) -> _Upload:
     attachments = [a for a, _, _ in kept if a]
     if attachments:
         upload.ids["attachment_id"] = str(max(attachments))
-    if any(m["late"] for _, m, _ in kept):
+    if any(m["late"] or m["anon_late"] for _, m, _ in kept):
         upload.notes.append("submitted late (Canvas marked it LATE)")
+    if anonymous:
+        upload.notes.append("anonymous grading: the student id is Canvas's anonymous id")
     return upload
 
 
@@ -395,6 +477,7 @@ def _read_gradescope(root: Path) -> list[_Upload]:
     uploads = []
     for versions in by_student.values():
         versions.sort(key=lambda u: u.newest, reverse=True)
+        versions[0].claims += [u.source for u in versions[1:]]
         if len(versions) > 1:
             versions[0].notes.append(
                 f"newest of {len(versions)} submissions taken: submission {versions[0].ids['submission_id']} over "
@@ -444,6 +527,70 @@ def _timestamp(value) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     return 0.0
+
+
+def _others(root: Path, layout: str, uploads: list[_Upload]) -> tuple[list[_Upload], list[str]]:
+    """The uploads, with the entries of ``root`` that the layout's reader passed over: graded as plain entries
+    when they can be a student's (a folder, a .zip, a Moodle entry without an id), each with a note saying so;
+    and the names of the loose files that cannot (they carry no student), for the TA to be told."""
+    claimed = {path for u in uploads for path in [*(p for p, _ in u.parts), *u.claims, u.source] if path}
+    if layout == "gradescope":
+        claimed.add(root / "submission_metadata.yml")
+    platform = PLATFORM[layout]
+    by_student = {u.student: u for u in uploads}
+    extra: dict[str, _Upload] = {}
+    loose = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        path = Path(entry.path)
+        if entry.name.startswith(".") or entry.name in JUNK or path in claimed:
+            continue
+        is_dir = entry.is_dir()
+        no_id = MOODLE_NO_ID.fullmatch(entry.name) if layout == "moodle" else None
+        if no_id:
+            student, rel = no_id["name"], "" if is_dir else (no_id["file"] or entry.name)
+            rel = rel[:-4] if rel.lower().endswith(".zip") else rel
+            note = (f"not named as a {platform} download names files (no participant id): graded as "
+                    f"{printable(student)}")
+            if student == "Default group":
+                note += (" (Moodle's name for a team submission of the students in no group: enter its grade for "
+                         "each of them by hand)")
+        elif is_dir or entry.name.lower().endswith(".zip"):
+            student, rel = (entry.name, "") if is_dir else (entry.name[:-4], "")
+            note = (f"not named as a {platform} download names files: graded as the "
+                    f"{'folder' if is_dir else 'zip'} {printable(entry.name)}")
+        else:
+            loose.append(entry.name)
+            continue
+        if student in by_student:  # a TA's folder 5170001/ beside Canvas's files of user 5170001
+            upload = by_student[student]
+            upload.problem = (f"two submissions for {printable(student)}: its {platform} files and "
+                              f"{printable(entry.name)}{'/' if is_dir else ''}. Keep one and grade again.")
+            upload.claims.append(path)
+            continue
+        upload = extra.get(student)
+        if upload is None:
+            upload = extra[student] = _Upload(student, [], name=student if no_id else None, source=path, notes=[note])
+        upload.parts.append((path, rel))
+        upload.claims.append(path)
+        if not no_id and len(upload.claims) > 1:  # latejoe/ and latejoe.zip
+            upload.problem = (f"two submissions for {printable(student)}: "
+                              f"{' and '.join(printable(p.name) + ('/' if p.is_dir() else '') for p in upload.claims)}"
+                              ". Keep one and grade again.")
+    return uploads + list(extra.values()), loose
+
+
+def _loose_line(root: Path, layout: str, loose: list[str]) -> str:
+    """The warning about loose files that are not graded: which, where, why, and what to do."""
+    shown = ", ".join(printable(n) for n in loose[:10]) + (f" and {len(loose) - 10} more" if len(loose) > 10 else "")
+    why = ("neither a folder nor a .zip named by a student id" if layout == "folders" else
+           f"not named as a {PLATFORM[layout]} download names a student's files, nor a folder or .zip named by a "
+           "student id")
+    line = (f"not graded: {len(loose)} loose file(s) in {printable(str(root))}: {shown} ({why}). If one is a "
+            "student's, put it in a folder named by the student's id and grade again.")
+    platforms = {name for name in ("canvas", "moodle") if any(_layout_of([n]) == name for n in loose)}
+    if layout == "folders" and platforms:
+        line += f" Some are named as a {PLATFORM[min(platforms)]} download names files: try --layout {min(platforms)}."
+    return line
 
 
 READERS = {"canvas": _read_canvas, "moodle": _read_moodle, "gradescope": _read_gradescope,
@@ -742,11 +889,36 @@ def extract(archive: Path, target: Path, scale: int = 1) -> None:
     _unzip(archive, target, scale)
 
 
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A zip member's name as its maker meant it.
+
+    A name without the UTF-8 flag (general purpose bit 11) is read by Python as cp437, but Info-ZIP, macOS's
+    Archive Utility and rubyzip store UTF-8 bytes without setting the flag: ``Chloé`` would read ``Chlo├⌐``.
+    Such a name is taken as UTF-8 when its bytes decode as UTF-8 (as most unzip tools do), else as cp437.
+    """
+    name = info.filename
+    if info.flag_bits & UTF8_FLAG or name.isascii():
+        return name
+    try:
+        return name.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return name
+
+
+def _infos(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """A zip's members, their names read by ``member_name`` (``orig_filename``, which ``ZipFile.open``
+    checks against the local header, is kept)."""
+    infos = zf.infolist()
+    for info in infos:
+        info.filename = member_name(info)
+    return infos
+
+
 def _unzip(archive: Path, target: Path, scale: int = 1) -> None:
     """Extract a zip into ``target`` (made if missing); every check runs before any file is written."""
     max_files, max_bytes = MAX_FILES * scale, MAX_UNZIPPED_BYTES * scale
     with _open_plain(archive, archive.name) as fh, zipfile.ZipFile(fh) as zf:
-        infos = zf.infolist()
+        infos = _infos(zf)
         if len(infos) > max_files:
             raise ValueError(f"it holds more than {max_files} files")
         total = 0

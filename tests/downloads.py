@@ -4,12 +4,14 @@ Each builder writes what a TA gets from one platform, with the names that
 platform gives (see docs/tas.md, "SUBMISSIONS_DIR"):
 
 - Canvas "Download Submissions": flat files
-  ``<lastfirst>[_LATE]_<user id>_<attachment id>_<file>``, or their submissions.zip;
+  ``<lastfirst>[_LATE]_<user id>_<attachment id>_<file>``, or their submissions.zip; under anonymous
+  grading ``[LATE_]anon_<anonymous id>_<attachment id>_<file>``;
 - Moodle "Download all submissions": flat files
   ``<First Last>_<participant id>_assignsubmission_file_<file>``, or one folder per participant;
 - Gradescope "Export Submissions": ``submission_<id>/`` folders and ``submission_metadata.yml``;
 - nbgrader: ``submitted/<student id>/<assignment>/`` in a course folder;
-- plain folders and zips named by student id, and the accidents of a real class.
+- plain folders and zips named by student id, and the accidents of a real class;
+- zips whose names lack the UTF-8 flag, as Info-ZIP and macOS write them (``legacy_zip``).
 
 Every student hands in the files of one sample (``solutions/backprop/samples/<sample>/``),
 so a test can tell from the staged bytes which student got which upload.
@@ -95,6 +97,34 @@ def zip_folder(folder: Path, archive: Path, top: str = "") -> Path:
     return archive
 
 
+def legacy_zip(folder: Path, archive: Path) -> Path:
+    """Zip every file under ``folder`` as Info-ZIP, macOS's Archive Utility and rubyzip do: names stored as
+    UTF-8 bytes, but without the UTF-8 flag (general purpose bit 11), so Python reads them as cp437.
+
+    zipfile sets the flag for any non-ASCII name, so each is written under an ASCII stand-in of the same
+    length in bytes (its non-ASCII characters as DEL bytes), then the stand-in's bytes are swapped for the
+    name's in the local header and the central directory (names are not in the CRC).
+    """
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    swaps = []
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                name = path.relative_to(folder).as_posix()
+                stand_in = "".join(c if c.isascii() else "\x7f" * len(c.encode()) for c in name)
+                zf.write(path, stand_in)
+                if stand_in != name:
+                    swaps.append((stand_in.encode(), name.encode()))
+    data = archive.read_bytes()
+    for stand_in, name in swaps:
+        assert data.count(stand_in) == 2, stand_in  # its local header and its central directory entry
+        data = data.replace(stand_in, name)
+    archive.write_bytes(data)
+    with zipfile.ZipFile(archive) as zf:
+        assert not any(info.flag_bits & 0x800 for info in zf.infolist())
+    return archive
+
+
 # ------------------------------------------------------------------ Canvas
 
 
@@ -127,6 +157,20 @@ def canvas_zip(folder: Path, students: list[Student], **options) -> dict[str, di
     uploaded = canvas(folder.parent / f"{folder.name}-unpacked", students, **options)
     zip_folder(folder.parent / f"{folder.name}-unpacked", folder / "submissions.zip")
     return uploaded
+
+
+def canvas_anonymous(folder: Path, students: list[Student], late=()) -> dict[str, str]:
+    """Canvas's download of an assignment with anonymous grading: ``[LATE_]anon_<anonymous id>_<attachment id>_<file>``
+    (lib/content_zipper.rb: the name is left out and the id is ``anon_<anonymous id>``, after LATE).
+    Returns each student's anonymous id, by user id."""
+    attachments = itertools.count(91_300_101)
+    keys = {}
+    for s in students:
+        key = keys[s.canvas_id] = f"Xq{s.number}Zk"  # Canvas's anonymous ids: 5 letters and digits
+        prefix = f"{'LATE_' if s in late else ''}anon_{key}"
+        for name, data in sample(s.sample).items():
+            write(folder / f"{prefix}_{next(attachments)}_{name}", data)
+    return keys
 
 
 # ------------------------------------------------------------------ Moodle

@@ -366,13 +366,21 @@ def test_a_forced_layout_is_used_as_given(tmp_path, staging):
         discover(tmp_path / "subs", staging, MODULES, layout="blackboard")
 
 
-def test_a_broken_class_zip_is_one_students_problem_unless_a_layout_is_forced(tmp_path, staging):
-    downloads.write(tmp_path / "subs" / "submissions.zip", b"PK\x03\x04 cut short")
-    [sub] = discover(tmp_path / "subs", staging, MODULES)
-    assert sub.student == "submissions" and "valid .zip" in sub.problem
+def test_a_broken_zip_alone_is_refused_unless_it_is_said_to_be_one_students(tmp_path, staging):
+    subs = tmp_path / "subs"
+    downloads.write(subs / "submissions.zip", b"PK\x03\x04 cut short")
+    with pytest.raises(IntakeRefused) as exc:  # not one student called "submissions", graded 0 with exit 0
+        discover(subs, staging, MODULES)
+    assert str(exc.value) == (
+        f"{subs} holds only submissions.zip, which cannot be opened (File is not a zip file): the zip is broken. If "
+        "it is your platform's download, download it again (or unpack it and pass the folder); if it really is one "
+        "student's upload, grade with --layout folders.")
     with pytest.raises(IntakeRefused, match="could not open .*submissions.zip: File is not a zip file. "
                                             "Download it again, or unpack it and pass the folder."):
-        discover(tmp_path / "subs", staging, MODULES, layout="canvas")
+        discover(subs, staging, MODULES, layout="canvas")
+    [sub] = discover(subs, staging, MODULES, layout="folders")  # what the TA said it is
+    assert (sub.student, sub.error) == ("submissions", "invalid")
+    assert sub.problem.startswith("could not open submissions.zip: File is not a zip file.")
 
 
 # --------------------------------------------------------------------- end to end
@@ -385,8 +393,10 @@ def test_grade_reads_a_canvas_zip_end_to_end(tmp_path):
     downloads.canvas_zip(tmp_path / "subs", students, late=[students[0]], renamed=[renamed],
                          resubmitted=[resubmitted])
     out = tmp_path / "out"
+    # The download's zip itself, as the course-folder refusal says it may be passed (TA trial, problem 5).
     run = subprocess.run([str(Path(sys.executable).parent / "autograder"), "grade", "backprop",
-                          str(tmp_path / "subs"), "--out", str(out), "-j", "1", "--no-canary", "--seed", "1",
+                          str(tmp_path / "subs" / "submissions.zip"), "--out", str(out), "-j", "1", "--no-canary",
+                          "--seed", "1",
                           "--course", str(ROOT)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert sorted(p.name for p in out.glob("*.json")) == sorted(f"{s.canvas_id}.json" for s in students)
@@ -400,3 +410,243 @@ def test_grade_reads_a_canvas_zip_end_to_end(tmp_path):
             assert doc["score"] == 0
         else:
             assert 0 < doc["score"] < doc["max_score"]
+
+
+# --------------------------------------------------------------------- nothing vanishes (TA trial, problem 1)
+
+
+def test_a_folder_or_zip_a_ta_added_to_a_canvas_download_is_graded_and_loose_files_are_reported(tmp_path, staging,
+                                                                                                 caplog):
+    students = roster(6)
+    subs = tmp_path / "subs"
+    downloads.canvas(subs, students)
+    ref = sample("reference")
+    for name, data in ref.items():  # a late upload received by e-mail
+        downloads.write(subs / "latejoe" / name, data)
+    with zipfile.ZipFile(downloads.write(subs / "latemia.zip"), "w") as zf:
+        zf.writestr("hw/backprop.py", ref["backprop.py"])
+    downloads.write(subs / "notes.txt", b"grade joe by hand")
+    downloads.write(subs / "backprop.py", ref["backprop.py"])  # whose? nobody can tell
+    downloads.write(subs / "Thumbs.db", b"\0")  # what Windows leaves: nobody's
+    downloads.write(subs / ".DS_Store", b"\0")
+    with caplog.at_level("WARNING", logger="autograder.ingest"):
+        found = by_id(discover(subs, staging, MODULES))
+    assert set(found) == {s.canvas_id for s in students} | {"latejoe", "latemia"}
+    joe = found["latejoe"]
+    assert_handed_in(joe, "reference")
+    assert (joe.name, joe.intake["layout"], joe.intake["ids"]) == (None, "canvas", {})
+    assert joe.intake["notes"] == ["not named as a Canvas download names files: graded as the folder latejoe"]
+    assert joe.source == subs / "latejoe"
+    mia = found["latemia"]
+    assert staged(mia) == {"backprop.py": ref["backprop.py"]} and mia.problem is None
+    assert mia.intake["notes"] == ["not named as a Canvas download names files: graded as the zip latemia.zip"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"not graded: 2 loose file(s) in {subs}: backprop.py, notes.txt (not named as a Canvas download names a "
+        "student's files, nor a folder or .zip named by a student id). If one is a student's, put it in a folder "
+        "named by the student's id and grade again."]
+
+
+def test_a_ta_folder_named_by_a_student_already_in_the_download_is_two_submissions(tmp_path, staging):
+    students = roster(4)
+    student = students[0]
+    downloads.canvas(tmp_path / "subs", students)
+    downloads.write(tmp_path / "subs" / student.canvas_id / "backprop.py", sample("stub")["backprop.py"])
+    downloads.write(tmp_path / "subs" / "ana" / "backprop.py", sample("stub")["backprop.py"])
+    with zipfile.ZipFile(downloads.write(tmp_path / "subs" / "ana.zip"), "w") as zf:
+        zf.writestr("backprop.py", sample("stub")["backprop.py"])
+    found = by_id(discover(tmp_path / "subs", staging, MODULES))
+    assert set(found) == {s.canvas_id for s in students} | {"ana"}
+    assert found[student.canvas_id].problem == (f"two submissions for {student.canvas_id}: its Canvas files and "
+                                                f"{student.canvas_id}/. Keep one and grade again.")
+    assert found["ana"].problem == "two submissions for ana: ana/ and ana.zip. Keep one and grade again."
+
+
+@pytest.mark.parametrize("in_folders", [False, True], ids=["flat", "in-folders"])
+def test_moodle_entries_without_a_participant_id_are_graded_by_their_name(tmp_path, staging, in_folders):
+    students = roster(4)
+    subs = downloads.moodle(tmp_path / "subs", students, in_folders=in_folders)
+    for name, data in sample("reference").items():  # a team of the students in no group (Moodle 4.x naming)
+        downloads.write(subs / "Default group_assignsubmission_file" / name if in_folders
+                        else subs / f"Default group_assignsubmission_file_{name}", data)
+    downloads.write(subs / "latejoe" / "backprop.py", sample("stub")["backprop.py"])
+    found = by_id(discover(subs, staging, MODULES))
+    assert set(found) == {s.moodle_id for s in students} | {"Default group", "latejoe"}
+    team = found["Default group"]
+    assert_handed_in(team, "reference")
+    assert (team.name, team.intake["layout"], team.intake["ids"]) == ("Default group", "moodle", {})
+    assert team.intake["notes"] == [
+        "not named as a Moodle download names files (no participant id): graded as Default group (Moodle's name for "
+        "a team submission of the students in no group: enter its grade for each of them by hand)"]
+    assert found["latejoe"].intake["notes"] == [
+        "not named as a Moodle download names files: graded as the folder latejoe"]
+    for s in students:
+        assert_handed_in(found[s.moodle_id], s.sample)
+
+
+def test_gradescope_and_nbgrader_keep_what_they_do_not_name(tmp_path, staging, caplog):
+    export = tmp_path / "export"
+    downloads.gradescope(export, roster(3), resubmitted=[roster(3)[1]])
+    downloads.write(export / "late-sam" / "backprop.py", sample("reference")["backprop.py"])
+    found = by_id(discover(export, staging, MODULES))
+    assert set(found) == {s.sid for s in roster(3)} | {"late-sam"}  # an older submission is not an entry
+    assert found["late-sam"].intake["notes"] == [
+        "not named as a Gradescope download names files: graded as the folder late-sam"]
+    course = downloads.nbgrader_course(tmp_path / "dl101", roster(2))
+    downloads.write(course / "submitted" / "readme.md", b"collected on Monday")
+    with caplog.at_level("WARNING", logger="autograder.ingest"):
+        assert len(discover(course, staging, MODULES)) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"not graded: 1 loose file(s) in {course / 'submitted'}: readme.md (not named as a nbgrader download names a "
+        "student's files, nor a folder or .zip named by a student id). If one is a student's, put it in a folder "
+        "named by the student's id and grade again."]
+
+
+def test_loose_files_in_plain_folders_are_reported_with_the_layout_their_names_suggest(tmp_path, staging, caplog):
+    subs = tmp_path / "subs"
+    downloads.folders(subs, roster(2))
+    downloads.write(subs / "silvaana_5170001_91234001_backprop.py", sample("reference")["backprop.py"])
+    downloads.write(subs / "expected.toml", b"")  # the shipped samples' own file: not a stray
+    with caplog.at_level("WARNING", logger="autograder.ingest"):
+        found = discover(subs, staging, MODULES)
+    assert [s.student for s in found] == sorted(s.login for s in roster(2))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"not graded: 1 loose file(s) in {subs}: silvaana_5170001_91234001_backprop.py (neither a folder nor a .zip "
+        "named by a student id). If one is a student's, put it in a folder named by the student's id and grade "
+        "again. Some are named as a Canvas download names files: try --layout canvas."]
+
+
+def test_canvas_anonymous_grading_is_read_by_anonymous_id(tmp_path, staging):
+    students = roster(8)
+    late = students[2]
+    keys = downloads.canvas_anonymous(tmp_path / "subs", students, late=[late])
+    assert (tmp_path / "subs" / f"LATE_anon_{keys[late.canvas_id]}_91300105_backprop.py").is_file()
+    for layout in (None, "canvas"):
+        found = by_id(discover(tmp_path / "subs", staging, MODULES, layout=layout))
+        assert set(found) == set(keys.values())
+        for s in students:
+            sub = found[keys[s.canvas_id]]
+            assert_handed_in(sub, s.sample)
+            assert (sub.name, sub.intake["layout"]) == (None, "canvas")
+            assert sub.intake["ids"]["anonymous_id"] == keys[s.canvas_id] and "user_id" not in sub.intake["ids"]
+        anonymous = "anonymous grading: the student id is Canvas's anonymous id"
+        assert found[keys[late.canvas_id]].intake["notes"] == ["submitted late (Canvas marked it LATE)", anonymous]
+        assert found[keys[students[0].canvas_id]].intake["notes"] == [anonymous]
+        assert found["Xq2Zk"].intake["ids"] == {"anonymous_id": "Xq2Zk", "attachment_id": "91300104"}
+
+
+def test_a_forced_layout_that_names_nothing_there_says_so(tmp_path, staging):
+    subs = tmp_path / "subs"
+    downloads.folders(subs, roster(2))
+    with pytest.raises(IntakeRefused) as exc:  # not "no submissions"
+        discover(subs, staging, MODULES, layout="canvas")
+    assert str(exc.value) == (
+        f"--layout canvas: nothing in {subs} is named as a Canvas download names a student's files (<sortable "
+        "name>[_LATE]_<user id>_<attachment id>_<file>, or [LATE_]anon_<anonymous id>_<attachment id>_<file> under "
+        "anonymous grading); it holds asilva/, bsilva.zip; leave --layout out to read it by its names.")
+    canvas = tmp_path / "canvas"
+    downloads.canvas(canvas, roster(1))
+    with pytest.raises(IntakeRefused) as exc:
+        discover(canvas, staging, MODULES, layout="moodle")
+    assert str(exc.value) == (
+        f"--layout moodle: nothing in {canvas} is named as a Moodle download names a student's files (<Full Name>_"
+        "<participant id>_assignsubmission_<plugin>_<file>, or a folder <Full Name>_<participant id>_"
+        "assignsubmission_<plugin>); it holds silvaana_5170001_91234001_backprop.py, "
+        "silvaana_5170001_91234002_backprop_torch.py; its names are those of a Canvas download: use --layout canvas, "
+        "or leave --layout out.")
+
+
+# --------------------------------------------------------------------- the download's zip itself (problem 5)
+
+
+def test_the_class_zip_itself_can_be_passed(tmp_path, staging):
+    students = roster(6)
+    downloads.canvas_zip(tmp_path / "subs", students, late=[students[0]])
+    archive = tmp_path / "subs" / "submissions.zip"
+    found = discover(archive, staging, MODULES)
+    assert [(s.student, s.name) for s in found] == [(s.canvas_id, s.canvas_name)
+                                                    for s in sorted(students, key=lambda s: s.canvas_id)]
+    for s, sub in zip(sorted(students, key=lambda s: s.canvas_id), found):
+        assert_handed_in(sub, s.sample)
+        assert sub.source == archive and sub.intake["layout"] == "canvas"
+    assert (staging / ".download").is_dir()
+    # A Gradescope export zipped with its top folder, passed itself.
+    downloads.gradescope(tmp_path / "export", roster(3))
+    downloads.zip_folder(tmp_path / "export", tmp_path / "gs.zip", top="assignment_4215_export/")
+    assert [s.student for s in discover(tmp_path / "gs.zip", staging, MODULES)] == [s.sid for s in roster(3)]
+
+
+def test_a_broken_or_non_zip_file_passed_itself_is_refused(tmp_path, staging):
+    broken = downloads.write(tmp_path / "submissions.zip", b"PK\x03\x04 cut short")
+    with pytest.raises(IntakeRefused) as exc:
+        discover(broken, staging, MODULES)
+    assert str(exc.value) == (f"could not open {broken}: File is not a zip file. Download it again, or unpack it and "
+                              "pass the folder.")
+    sheet = downloads.write(tmp_path / "grades.csv", b"student,score\n")
+    with pytest.raises(IntakeRefused) as exc:
+        discover(sheet, staging, MODULES)
+    assert str(exc.value) == (f"{sheet} is a file, not a class download: pass the folder (or the .zip) that your "
+                              "platform's download gave you.")
+
+
+def autograder(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "autograder"), *args, "--course", str(ROOT)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_grade_takes_the_zip_and_prints_what_it_does_not_grade(tmp_path):
+    # The zip itself reaches discover (click no longer says "Directory ... is a file"): a broken one is refused.
+    broken = downloads.write(tmp_path / "submissions.zip", b"PK\x03\x04 cut short")
+    run = autograder("grade", "backprop", str(broken), "--out", str(tmp_path / "out"))
+    assert run.returncode == 1 and "is a file" not in run.stderr
+    assert f"could not open {broken}: File is not a zip file." in " ".join(run.stderr.split())
+    # Loose files are named on the terminal, not passed over.
+    downloads.write(tmp_path / "subs" / "notes.txt", b"to do")
+    run = autograder("grade", "backprop", str(tmp_path / "subs"), "--out", str(tmp_path / "out"))
+    assert run.returncode == 1
+    assert f"not graded: 1 loose file(s) in {tmp_path / 'subs'}: notes.txt (neither a folder nor a .zip" in run.stderr
+    assert "no submissions in" in run.stderr
+
+
+# --------------------------------------------------------------------- zip names without the UTF-8 flag (problem 7)
+
+
+def test_names_in_a_zip_without_the_utf8_flag_are_read_as_utf8(tmp_path, staging):
+    students = roster(26)  # Chloé Silva, ..., Ana Müller
+    downloads.moodle(tmp_path / "moodle", students)
+    downloads.legacy_zip(tmp_path / "moodle", tmp_path / "subs" / "DL101-Backprop-4215.zip")
+    with zipfile.ZipFile(tmp_path / "subs" / "DL101-Backprop-4215.zip") as zf:
+        assert "Chlo├⌐ Silva_100003_assignsubmission_file_backprop.py" in zf.namelist()  # what Python reads
+    found = by_id(discover(tmp_path / "subs", staging, MODULES))
+    assert found["100003"].name == "Chloé Silva" and found["100025"].name == "Ana Müller"
+    assert [found[s.moodle_id].name for s in students] == [s.full_name for s in students]
+    for s in students:
+        assert_handed_in(found[s.moodle_id], s.sample)
+
+
+def test_a_students_zip_without_the_utf8_flag_keeps_its_folder_names(tmp_path, staging):
+    ref = sample("reference")
+    downloads.write(tmp_path / "upload" / "Übung 3" / "backprop.py", ref["backprop.py"])
+    downloads.write(tmp_path / "upload" / "Übung 3" / "backprop_torch.py", ref["backprop_torch.py"])
+    downloads.legacy_zip(tmp_path / "upload", tmp_path / "subs" / "zoë.zip")
+    # Not UTF-8 at all: a DOS tool's cp437 name (0x81 is ü in cp437) stays cp437.
+    with zipfile.ZipFile(downloads.write(tmp_path / "subs" / "olaf.zip"), "w") as zf:
+        zf.writestr("XbungX/backprop.py", ref["backprop.py"])
+    data = (tmp_path / "subs" / "olaf.zip").read_bytes()
+    assert data.count(b"XbungX") == 2
+    (tmp_path / "subs" / "olaf.zip").write_bytes(data.replace(b"XbungX", b"\x81bung\x81"))
+    found = by_id(discover(tmp_path / "subs", staging, MODULES))
+    assert found["zoë"].intake["matched"] == {"backprop.py": "Übung 3/backprop.py",
+                                              "backprop_torch.py": "Übung 3/backprop_torch.py"}
+    assert found["zoë"].folder == staging / "zoë" / "Übung 3"
+    assert_handed_in(found["zoë"], "reference")
+    assert found["olaf"].intake["matched"] == {"backprop.py": "übungü/backprop.py"}
+    assert (staging / "olaf" / "übungü" / "backprop.py").read_bytes() == ref["backprop.py"]
+
+
+def test_member_name_takes_utf8_where_it_decodes():
+    info = zipfile.ZipInfo("Chloé.py".encode().decode("cp437"))
+    assert (info.filename, ingest.member_name(info)) == ("Chlo├⌐.py", "Chloé.py")
+    info.flag_bits |= 0x800  # flagged UTF-8: Python read it right already
+    assert ingest.member_name(info) == "Chlo├⌐.py"
+    assert ingest.member_name(zipfile.ZipInfo(b"\x81bung.py".decode("cp437"))) == "übung.py"  # not UTF-8
+    assert ingest.member_name(zipfile.ZipInfo("plain/backprop.py")) == "plain/backprop.py"
