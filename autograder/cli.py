@@ -14,7 +14,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from . import report
 from .config import find_course_root, list_assignments, load_assignment, solution_assignment
 
-out = Console()
+out = Console(soft_wrap=True)  # paths and messages whole (the terminal wraps them), so they can be copied
 # Bound to the process's stderr now: while a judge runs in this process (-j 1), sys.stderr is
 # redirected into the judge's log, and a console that looked it up on each write would draw the
 # progress bar there.
@@ -437,7 +437,7 @@ def class_report(results_dir: Path, course: str | None) -> None:
     stub = root / "assignments" / a.folder.name
     with err.status(f"writing the class report of {len(docs)} submission(s)..."):
         path = write_class_report(results_dir, docs, a, a.folder, stub if stub.is_dir() else None)
-    out.print(f"class report: {path.resolve()}", markup=False)
+    out.print(f"class report: {path.resolve()}", markup=False, soft_wrap=True)
 
 
 @main.command("export")

@@ -422,6 +422,8 @@ def grade_batch(
         ))
     done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=finished)
     docs.update({task.student: done[task.results] for task in tasks})
+    with contextlib.suppress(OSError):  # empty unless a judge left a file there
+        (out_dir / JUDGED).rmdir()
     ordered = [docs[s.student] for s in submissions]
     _fill_max_score(ordered, out_dir)
     return ordered
