@@ -186,7 +186,7 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         todo = _only(subs, only, submissions_dir)
         graded = _results_of([s for s in subs if s not in todo], out_dir)
     elif resume:
-        kept, again = previous_results(subs, out_dir, suite_fingerprint(a))
+        kept, again = previous_results(subs, out_dir, suite_fingerprint(a), seed)
         err.print(_resume_line(len(subs), kept, again))
     counts = {"zeros": 0, "errors": 0, "grader errors": 0}
     progress = Progress(

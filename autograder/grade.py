@@ -12,6 +12,7 @@ SLURM and Kubernetes) whose workers see the same paths.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import io
@@ -49,6 +50,7 @@ class GradeTask:
     public_only: bool = False
     hide: tuple[str, ...] = ()
     canary: bool = False  # grade the reference first, once per process and suite (``canary``)
+    expect_gpu: bool = False  # judged where a GPU was promised (a Dask GPU resource): the canary needs CUDA
 
 
 def judge_args(task: GradeTask) -> list[str]:
@@ -145,7 +147,8 @@ def canary(task: GradeTask) -> None:
             student="canary (the reference solution)", results=str(Path(tmp) / "canary.json"),
             reference_dir=task.reference_dir, seed=task.seed, isolation=task.isolation, hide=task.hide,
         ))
-    lost = [t for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")]
+    lost = [t for t in doc["tests"] if t.get("outcome") not in ("passed", "skipped")
+            or (task.expect_gpu and t.get("gpu") and t.get("outcome") == "skipped")]
     if doc.get("error") or lost or not doc["score"] >= doc["max_score"]:
         shown = [f"  {t['name']}: {t['outcome']}: {(t.get('output') or '').strip()[:300]}" for t in lost[:10]]
         if len(lost) > 10:
@@ -309,10 +312,12 @@ class _DaskExecutor(Executor):
             raise SystemExit("--dask needs the distributed package: pip install 'dl-autograder[dask]'") from None
         self.client = Client(address)
         resources = {}
+        self.gpu_routed = False
         if gpu:
             workers = self.client.scheduler_info().get("workers", {}).values()
             if any(w.get("resources", {}).get("GPU") for w in workers):
                 resources = {"resources": {"GPU": 1}}
+                self.gpu_routed = True
             else:
                 print("note: this suite has gpu tests, but no Dask worker declares a GPU resource "
                       "(dask worker ADDRESS --resources GPU=1): its gpu tests run only where a worker "
@@ -386,7 +391,7 @@ def grade_batch(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = suite_fingerprint(assignment)
-    kept = previous_results(submissions, out_dir, fingerprint)[0] if resume else {}
+    kept = previous_results(submissions, out_dir, fingerprint, seed)[0] if resume else {}
     docs: dict[str, dict] = {}
     tasks: list[GradeTask] = []
     about = {sub.student: _about(sub, fingerprint) for sub in submissions}
@@ -443,26 +448,30 @@ def _about(sub: Submission, fingerprint: str) -> dict:
 
 
 def suite_fingerprint(assignment: Assignment) -> str:
-    """What a result depends on besides the submission and the seed: the assignment's tests,
-    reference, mistake catalogue, helpers and limits (its .py and .toml files, samples aside), and
-    the engine's code and version. A result with another fingerprint was graded by another suite."""
+    """What a result depends on besides the submission and the seed: the assignment's tests (every
+    file under tests/), reference, mistake catalogue, helpers and limits (its .py and .toml files,
+    samples aside), and the engine's code and version. A result with another fingerprint was graded
+    by another suite."""
     from . import __version__
 
     digest = hashlib.sha256(__version__.encode())
     for root, label in ((Path(assignment.folder), "assignment"), (Path(__file__).parent, "engine")):
         for folder, subfolders, files in os.walk(root):
             subfolders[:] = sorted(d for d in subfolders if d not in ("samples", "__pycache__") and not d.startswith("."))
-            for name in sorted(f for f in files if f.endswith((".py", ".toml"))):
+            in_tests = label == "assignment" and Path(folder).relative_to(root).parts[:1] == ("tests",)
+            # Every file of the tests (data fixtures too); elsewhere the code and the configuration.
+            for name in sorted(f for f in files if in_tests or f.endswith((".py", ".toml"))):
                 path = Path(folder) / name
                 digest.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
                 digest.update(path.read_bytes())
     return "sha256:" + digest.hexdigest()[:20]
 
 
-def previous_results(submissions: list[Submission], out_dir: Path, fingerprint: str
+def previous_results(submissions: list[Submission], out_dir: Path, fingerprint: str, seed: int | None = None
                      ) -> tuple[dict[str, dict], dict[str, str]]:
     """For a resumed batch: the results it keeps ({student: document}), and why each other
-    student with a results file is graded again ({student: reason})."""
+    student with a results file is graded again ({student: reason}). With a class ``seed``, a
+    result graded under another seed is graded again: a class is graded with one seed."""
     kept: dict[str, dict] = {}
     again: dict[str, str] = {}
     for sub in submissions:
@@ -480,6 +489,8 @@ def previous_results(submissions: list[Submission], out_dir: Path, fingerprint: 
             again[sub.student] = "it could not be graded"
         elif previous.get("fingerprint") != fingerprint:
             again[sub.student] = "the suite or the engine changed since"
+        elif seed is not None and previous.get("seed") != seed:
+            again[sub.student] = f"graded with another seed than {seed}"
         else:
             kept[sub.student] = previous
     return kept, again
@@ -531,7 +542,10 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
         executor = make_executor(jobs, isolation, dask, gpu)
         broken = False
         with executor:
-            futures = {executor.submit(grade_one, t): t for t in pending}
+            # On a worker that declares a GPU, a gpu test skipped for want of CUDA is a broken machine.
+            routed = getattr(executor, "gpu_routed", False)
+            futures = {executor.submit(grade_one, dataclasses.replace(t, expect_gpu=True) if routed else t): t
+                       for t in pending}
             try:
                 for future in as_completed(futures):
                     task = futures[future]
@@ -540,9 +554,12 @@ def _run_pool(tasks, jobs, isolation, dask, docs, on_result) -> None:
                     except BrokenProcessPool:
                         broken = True
                         continue
-                    except (CanaryFailed, KeyboardInterrupt):
+                    except CanaryFailed:
                         raise
-                    except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
+                    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one submission never stops
+                        # the batch: an interrupt that ends one judge (a worker can signal it where no PID
+                        # namespace separates them) is that submission's grader error. The TA's Ctrl-C is
+                        # this process's own KeyboardInterrupt, raised while it waits, below.
                         doc = error_document(task.student, Path(task.assignment_dir).name,
                                              f"grading failed: {type(exc).__name__}: {exc}", outcome="grader_error")
                         write_json(Path(task.results), doc)

@@ -130,9 +130,15 @@ def run(root: Path) -> int:
     (results / "results.json").unlink(missing_ok=True)
     if os.name == "posix" and os.geteuid() == 0:
         # The worker drops to a uid of its own: where no mount namespace hides them, file modes must.
+        # All of ROOT: Gradescope's harness also writes submission_metadata.json there, which holds
+        # the results (hidden tests' messages included) of the student's earlier submissions.
         for folder in (source, submission, results):
             if folder.is_dir():
                 folder.chmod(0o700)
+        for path in root.iterdir():
+            if path.is_file():
+                path.chmod(0o600)
+        root.chmod(0o711)
     with tempfile.TemporaryDirectory(prefix="autograder-gradescope-") as tmp:
         klass = Path(tmp) / "class"
         klass.mkdir()
@@ -158,7 +164,7 @@ def run(root: Path) -> int:
                 assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
                 submission=str(sub.folder), student=STUDENT, results=str(Path(tmp) / "result.json"),
                 reference_dir=str(assignment.folder), seed=config.get("seed"), isolation=config.get("isolation"),
-                hide=(str(source), str(submission), str(results), str(klass)),
+                hide=(str(root), str(source), str(submission), str(results), str(klass)),
                 canary=bool(config.get("canary", True)),
             )
             try:
@@ -169,7 +175,9 @@ def run(root: Path) -> int:
                       "regrade.\n" + str(exc))
                 return 2
             doc["intake"] = sub.intake
-    if doc.get("error") == "grader_error" and not doc.get("tests"):
+    if doc.get("error") == "grader_error":
+        # Gradescope would record the tests the grader failed as the student's zeros, and nothing
+        # regrades them there: write no result, so that Gradescope says the autograder failed.
         print("THE GRADER FAILED on this submission (not the student's fault): no result was written.\n"
               + str(doc.get("output")))
         return 2

@@ -49,6 +49,8 @@ def module_name(assignment: str, path: Path | str) -> str:
     """The name the helpers of ``assignment`` in ``path`` are loaded under (same in judge and worker)."""
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
     ident = re.sub(r"\W", "_", assignment, flags=re.ASCII) or "exercise"
+    if not ident[0].isalpha():  # "01-mlp" or "2024_hw3": an identifier starts with a letter
+        ident = "a_" + ident
     return f"{PACKAGE}.{ident}_{digest}"
 
 

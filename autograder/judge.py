@@ -324,6 +324,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+    # Tests whose messages a student reads run first: code that kept the inputs of a hidden test
+    # could otherwise raise them back out through a public test's message. (sort is stable.)
+    shown_first = {VISIBILITY["public"]: 0, VISIBILITY["after_due"]: 1, VISIBILITY["hidden"]: 2}
+    items.sort(key=lambda item: shown_first[_visibility(item)])
     gpu_reason = _gpu_unavailable()
     for item in items:
         _check_limits_mark(item, state.assignment.limits)
@@ -399,26 +403,33 @@ def _test_limits(item: pytest.Item, base: Limits) -> Limits:
 def submission(request: pytest.FixtureRequest) -> SubmissionProxy:
     """The student's code, running in a sandboxed worker (see autograder.proxy)."""
     state = _state(request.config)
-    state.proxy.new_test(_test_limits(request.node, state.assignment.limits))
+    limits = _test_limits(request.node, state.assignment.limits)
+    state.proxy.new_test(limits)
     if request.node.get_closest_marker("gpu") is not None:
-        _check_cuda(state)
+        _check_cuda(state, limits)
     return state.proxy
 
 
-def _check_cuda(state: JudgeState) -> None:
-    """Before a GPU test's first call in a worker: CUDA must work there. Where it does not (a
-    sandbox or machine that leaves it unusable), every GPU test fails as a grader error, never
-    as the student's."""
-    generation = getattr(state.session, "generation", 0)
+def _check_cuda(state: JudgeState, limits: Limits) -> None:
+    """Before the first GPU test: CUDA must work in a worker. Where it does not (a sandbox or
+    machine that leaves it unusable), every GPU test fails as a grader error, never as the
+    student's. When grading, the check runs in the reference's worker, started like the
+    student's but without the student's code, which could otherwise break the check on purpose
+    and turn its own failures into grader errors; `check` on a student's machine has no
+    reference, and checks the student's worker."""
+    worker = state.reference_worker if state.reference_dir is not None else state.proxy
+    generation = getattr(worker._session, "generation", 0)
     if state.cuda_checked == generation:
         return
+    if worker is not state.proxy:
+        worker.new_test(limits)
     try:
-        state.proxy.library("autograder.probes").cuda_ready()
+        worker.library("autograder.probes").cuda_ready()
     except errors.StudentException as exc:
         raise errors.GraderFault(f"CUDA cannot be used in the worker on this machine ({exc.message[:500]})") from None
     finally:
-        state.proxy.calls.clear()  # the check is no call of the test's: diagnosis must not replay it
-    state.cuda_checked = getattr(state.session, "generation", 0)
+        worker.calls.clear()  # the check is no call of the test's: diagnosis must not replay it
+    state.cuda_checked = getattr(worker._session, "generation", 0)
 
 
 @pytest.fixture

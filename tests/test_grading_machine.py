@@ -152,7 +152,11 @@ def test_on_dask_a_gpu_suite_is_judged_only_on_workers_that_declare_a_gpu(course
         for kind in ("gpu", "cpu")}
     scheduler = {"cls": distributed.Scheduler, "options": {"dashboard_address": None}}
     with distributed.SpecCluster(workers=spec, scheduler=scheduler, silence_logs=50) as cluster:
-        docs = grade(course, dask=cluster.scheduler_address, canary=True)
+        docs = grade(course, dask=cluster.scheduler_address)
+        if _gpu_unavailable():
+            # A worker that declares a GPU but has no CUDA is a broken machine: its canary says so.
+            with pytest.raises(CanaryFailed, match="test_total_on_cuda: skipped: GPU test skipped: no CUDA device"):
+                grade(course, dask=cluster.scheduler_address, canary=True)
     # Judged on the cpu worker, test_total would be a grader error ("without a GPU resource").
     assert [(d["student"], d["score"], d.get("error")) for d in docs] == [
         ("ana", 2, None), ("ben", 0, None), ("unlucky", 2, None)], [d["output"] for d in docs]

@@ -1063,11 +1063,22 @@ def test_a_gpu_test_on_a_worker_where_cuda_fails_is_the_graders_error(proxy):
 
     if torch.cuda.is_available():
         pytest.skip("CUDA works on this machine")
-    state = types.SimpleNamespace(session=proxy._session, proxy=proxy, cuda_checked=None)
+    state = types.SimpleNamespace(proxy=proxy, cuda_checked=None, reference_dir=None)  # `check`: no reference
     proxy.double(1.0)
     with pytest.raises(errors.GraderFault, match="CUDA cannot be used in the worker on this machine"):
-        _check_cuda(state)
+        _check_cuda(state, LIMITS)
     assert proxy.calls == []  # the check is not one of the test's calls
+
+    # When grading, the check runs in the reference's worker: the student's code, which could break
+    # the check on purpose to pass its own failures off as grader errors, takes no part in it.
+    class Untouchable:
+        def library(self, name):
+            raise AssertionError("the CUDA check ran in the student's worker")
+
+    grading = types.SimpleNamespace(proxy=Untouchable(), cuda_checked=None, reference_dir="solutions/x",
+                                    reference_worker=proxy)
+    with pytest.raises(errors.GraderFault, match="CUDA cannot be used in the worker on this machine"):
+        _check_cuda(grading, LIMITS)
 
 
 def test_the_fork_server_never_runs_autograd_or_cuda_and_its_workers_can(tmp_path):

@@ -41,7 +41,8 @@ def test_the_fingerprint_follows_the_suite_and_not_the_samples(course):
     for path, text in ((folder / "tests" / "test_hidden.py", "\n# points changed\n"),
                        (folder / "mini.py", "\n# reference edited\n"),
                        (folder / "assignment.toml", "\n[limits]\ncall_seconds = 3\n"),
-                       (folder / "mistakes.py", "# a new catalogue\n")):
+                       (folder / "mistakes.py", "# a new catalogue\n"),
+                       (folder / "tests" / "inputs.csv", "1,2,3\n")):
         with open(path, "a") as fh:
             fh.write(text)
         now = suite_fingerprint(load_assignment(folder))
@@ -63,6 +64,9 @@ def test_resume_keeps_results_of_the_same_suite_and_regrades_the_others(course):
     kept, again = previous_results(subs, course / "out", fingerprint)
     assert sorted(kept) == ["ana"]
     assert again == {"ben": "the suite or the engine changed since", "unlucky": "its results file cannot be read"}
+    # A class is graded with one seed: --resume --seed 4 after a batch graded with seed 3 grades ana again.
+    assert previous_results(subs, course / "out", fingerprint, seed=3)[0] == {"ana": docs[0]}
+    assert previous_results(subs, course / "out", fingerprint, seed=4)[1]["ana"] == "graded with another seed than 4"
 
 
 def test_a_changed_suite_is_regraded_by_resume_and_the_command_says_how_many(course):

@@ -122,3 +122,13 @@ def test_the_release_carries_the_helpers_only_when_a_public_test_uses_them(cours
         assert "worker_helpers.py" in {p.name for p in release_assignment(solution, tmp_path / "b")}
     finally:
         public.unlink()
+
+
+def test_helpers_of_an_assignment_whose_name_starts_with_a_digit_load(tmp_path):
+    from autograder import helpers
+
+    path = tmp_path / "worker_helpers.py"
+    path.write_text("def answer():\n    return 42\n")
+    for assignment in ("01-mlp", "2024_hw3", "_x"):
+        name = helpers.module_name(assignment, path)
+        assert name.split(".")[-1].startswith("a_") and helpers.load(name, path).answer() == 42
