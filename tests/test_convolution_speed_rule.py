@@ -54,12 +54,17 @@ def _public_tests():
 def test_the_estimate_of_the_reference_time_is_the_reference_s():
     published = _public_tests().REFERENCE_RATIO
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(SOLUTION)], env=env, capture_output=True,
-                         text=True, check=True, timeout=120)
-    measured = json.loads(out.stdout)
-    assert set(measured) == set(published)
-    off = {name: round(measured[name] / published[name], 2) for name in published
-           if not 1 / 1.5 <= measured[name] / published[name] <= 1.5}
+    # Up to three measurements: the suite runs in two processes, and a burst of the other one's work
+    # can skew one measurement; a wrong published ratio is off in every one.
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", MEASURE, str(SOLUTION)], env=env, capture_output=True,
+                             text=True, check=True, timeout=120)
+        measured = json.loads(out.stdout)
+        assert set(measured) == set(published)
+        off = {name: round(measured[name] / published[name], 2) for name in published
+               if not 1 / 1.5 <= measured[name] / published[name] <= 1.5}
+        if not off:
+            break
     assert not off, f"measured / published ratio of the reference's times: {off} (measured {measured})"
 
 
