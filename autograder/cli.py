@@ -180,6 +180,13 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         raise click.ClickException(
             f"no submissions in {submissions_dir}: expected a download of Canvas, Moodle, Gradescope or nbgrader, "
             "or one folder or .zip per student (docs/tas.md)")
+    strays = sorted({p.stem for p in out_dir.glob("*.json")} - {s.file_name for s in subs})
+    if strays:
+        # feedback, the class report and the exports read every result in the folder.
+        shown = ", ".join(strays[:5]) + (f" and {len(strays) - 5} more" if len(strays) > 5 else "")
+        err.print(Text(f"note: {len(strays)} result file(s) in {out_dir} belong to no submission of this download "
+                       f"({shown}); they are left as they are, and feedback, the class report and the exports "
+                       "read them too: remove them, or grade into a new folder.", style="yellow"))
     graded: dict[str, dict] = {}  # every result of the class so far, by student
     todo = subs
     if only:

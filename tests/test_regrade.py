@@ -151,3 +151,12 @@ def test_ctrl_c_stops_the_batch_and_leaves_only_whole_results(course):
     r = cli(course, "--resume")
     assert r.returncode == 0, r.stderr
     assert len(results(course)) == 15 and all(d["score"] == 2 for s, d in results(course).items() if s != "ben")
+
+
+def test_results_of_students_no_longer_in_the_download_are_pointed_out(course):
+    assert cli(course, "--seed", "5").returncode == 0
+    (course / "out" / "Chlo\u251c\u2310.json").write_text((course / "out" / "ana.json").read_text())  # an old id
+    r = cli(course, "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "note: 1 result file(s) in" in r.stderr and "belong to no submission of this download" in r.stderr
+    assert "remove them, or grade into a new folder" in r.stderr, r.stderr
