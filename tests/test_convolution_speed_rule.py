@@ -5,67 +5,17 @@ conv_backward_im2col 3x the reference solution's time. When graded, the
 reference is timed in a worker of its own; under `autograder check` (no
 reference on the student's machine) its time is estimated as
 REFERENCE_RATIO[name] times the time of numpy.matmul(w_rows, cols) on the
-stated size. These ratios must be the reference's own: measured here, one
-thread as in a worker, each within a factor 1.5 of the published one.
+stated size. These ratios must be the reference's own, each within a factor
+1.5 of the published one: that is a timing, measured by
+benchmarks/bench_convolution_ratios.py (timed checks live in benchmarks/,
+never in the suite, where other tests share the CPUs). Here: the rule itself.
 """
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parents[1]
 SOLUTION = COURSE / "solutions" / "convolution"
-
-MEASURE = r'''
-import json, sys
-import numpy as np
-sys.path.insert(0, sys.argv[1])
-import convolution as R
-from autograder.probes import best_time
-rng = np.random.default_rng(0)
-x, w, b = rng.normal(size=(8, 4, 16, 16)), rng.normal(size=(32, 4, 3, 3)), rng.normal(size=32)
-dout, param = rng.normal(size=(8, 32, 16, 16)), {"stride": 1, "pad": 1}
-cols = R.im2col(x, 3, 3, param)
-_, cache = R.conv_forward_im2col(x, w, b, param)
-ratios = {name: [] for name in ("im2col", "col2im", "conv_forward_im2col", "conv_backward_im2col")}
-for _ in range(3):
-    base = best_time(np.matmul, (w.reshape(32, -1), cols), 20)
-    times = {"im2col": best_time(R.im2col, (x, 3, 3, param), 10),
-             "col2im": best_time(R.col2im, (cols, x.shape, 3, 3, param), 10),
-             "conv_forward_im2col": best_time(R.conv_forward_im2col, (x, w, b, param), 10),
-             "conv_backward_im2col": best_time(R.conv_backward_im2col, (dout, cache), 10)}
-    for name, t in times.items():
-        ratios[name].append(t / base)
-print(json.dumps({name: sorted(r)[1] for name, r in ratios.items()}))
-'''
-
-
-def _public_tests():
-    spec = importlib.util.spec_from_file_location("convolution_public_tests", SOLUTION / "tests" / "test_public.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_estimate_of_the_reference_time_is_the_reference_s():
-    published = _public_tests().REFERENCE_RATIO
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    # Up to three measurements: the suite runs in two processes, and a burst of the other one's work
-    # can skew one measurement; a wrong published ratio is off in every one.
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", MEASURE, str(SOLUTION)], env=env, capture_output=True,
-                             text=True, check=True, timeout=120)
-        measured = json.loads(out.stdout)
-        assert set(measured) == set(published)
-        off = {name: round(measured[name] / published[name], 2) for name in published
-               if not 1 / 1.5 <= measured[name] / published[name] <= 1.5}
-        if not off:
-            break
-    assert not off, f"measured / published ratio of the reference's times: {off} (measured {measured})"
 
 
 def test_the_rule_is_the_same_when_graded_and_when_checked():
