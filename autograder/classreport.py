@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .config import Assignment
 from .ingest import file_name, printable
+from .report import GRADED, GRADER_ERROR, UNGRADABLE, groups
 
 REPORT_NAME = "report.html"
 # A pair is listed when one student's remaining code (after the boilerplate is removed) is at
@@ -69,28 +70,6 @@ LIMIT_MARKS = ("memory limit", "of CPU time", "file larger than", "printed more 
 def _percent(doc: dict) -> float:
     max_score = doc.get("max_score") or 0
     return 100.0 * doc.get("score", 0) / max_score if max_score else 0.0
-
-
-GRADED, UNGRADABLE, GRADER_ERROR = "graded", "could not be graded", "grader error"
-
-
-def group(doc: dict) -> str:
-    """Which of the three groups of the gradebook a result is in, the one definition every number
-    and figure of the report uses: GRADER_ERROR (``error: grader_error``, in some tests or the whole
-    run: not the student's fault, counted apart), UNGRADABLE (any other ``error``: ``invalid``,
-    ``no_files``, or one this version does not know; scored 0), else GRADED."""
-    error = doc.get("error")
-    if error == "grader_error":
-        return GRADER_ERROR
-    return UNGRADABLE if error else GRADED
-
-
-def groups(docs: list[dict]) -> dict[str, list[dict]]:
-    """The documents of each group (see ``group``), in their order."""
-    found: dict[str, list[dict]] = {GRADED: [], UNGRADABLE: [], GRADER_ERROR: []}
-    for doc in docs:
-        found[group(doc)].append(doc)
-    return found
 
 
 def _short_name(name: str) -> str:

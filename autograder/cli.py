@@ -256,14 +256,8 @@ def _only(subs: list, only: tuple[str, ...], submissions_dir: Path) -> list:
 
 def _results_of(subs: list, out_dir: Path) -> dict[str, dict]:
     """The results already in out_dir of these submissions (the class beside an --only regrade)."""
-    import json
-
-    found = {}
-    for sub in subs:
-        path = out_dir / f"{sub.file_name}.json"
-        if path.is_file():
-            found[sub.student] = json.loads(path.read_text())
-    return found
+    wanted = {sub.student for sub in subs}
+    return {doc["student"]: doc for doc in report.load_results(out_dir) if doc["student"] in wanted}
 
 
 def _resume_line(total: int, kept: dict, again: dict[str, str]) -> str:
@@ -343,16 +337,21 @@ def grade(assignment, submissions_dir, out_dir, jobs, seed, seed_per_student, is
 def _hand_back(out_dir: Path, docs: list[dict], course: Path, assignment: str, after_due: bool,
                report_too: bool = True) -> None:
     """What a batch leaves beside the results: each student's feedback and the class report."""
-    from .classreport import write_class_report
     from .feedback import write_feedback
 
     a = solution_assignment(course, assignment)
     write_feedback(out_dir, docs, a, after_due=after_due)
-    if not report_too:
-        return
+    if report_too:
+        _write_class_report(out_dir, docs, course, a)
+
+
+def _write_class_report(out_dir: Path, docs: list[dict], course: Path, a) -> Path:
+    """report.html, with the reference and the released stub as what similar code may share."""
+    from .classreport import write_class_report
+
     stub = course / "assignments" / a.folder.name
     with err.status(f"writing the class report of {len(docs)} submission(s)..."):
-        write_class_report(out_dir, docs, a, a.folder, stub if stub.is_dir() else None)
+        return write_class_report(out_dir, docs, a, a.folder, stub if stub.is_dir() else None)
 
 
 @main.command()
@@ -436,14 +435,9 @@ def _assignment_named(root: Path, name: str):
 def class_report(results_dir: Path, course: str | None) -> None:
     """Write RESULTS_DIR/report.html, the class report: scores, pass rate per test, catalogued mistakes,
     crashes and time-outs, time per submission, and near-identical submissions (for the course staff)."""
-    from .classreport import write_class_report
-
     docs, name = _class_results(results_dir)
     root = _course(course)
-    a = _assignment_named(root, name)
-    stub = root / "assignments" / a.folder.name
-    with err.status(f"writing the class report of {len(docs)} submission(s)..."):
-        path = write_class_report(results_dir, docs, a, a.folder, stub if stub.is_dir() else None)
+    path = _write_class_report(results_dir, docs, root, _assignment_named(root, name))
     out.print(f"class report: {path.resolve()}", markup=False, soft_wrap=True)
 
 

@@ -33,11 +33,10 @@ from pathlib import Path
 
 from .config import Assignment
 from .ingest import file_name, printable
-from .report import STATUS_STYLE
+from .report import LIMIT_OUTCOMES, STATUS_STYLE
 
 PUBLIC = "visible"
 AFTER_DUE = "after_due_date"
-LIMIT_OUTCOMES = ("crashed", "budget")
 SHOWN_ERRORS = ("invalid", "no_files")  # ingest wrote their output for the student
 GRADER_FAULT = ("This test could not be graded because of a fault of the grader or its machine, not because of "
                 "your code. The course staff will grade it again.")

@@ -51,6 +51,7 @@ class GradeTask:
     hide: tuple[str, ...] = ()
     canary: bool = False  # grade the reference first, once per process and suite (``canary``)
     expect_gpu: bool = False  # judged where a GPU was promised (a Dask GPU resource): the canary needs CUDA
+    fingerprint: str | None = None  # the suite's (``suite_fingerprint``), when the caller has it already
 
 
 def judge_args(task: GradeTask) -> list[str]:
@@ -128,15 +129,17 @@ def canary(task: GradeTask) -> None:
     batch before it marks a whole class down."""
     if not task.reference_dir:
         return
+    from .config import load_assignment
+
     reference = Path(task.reference_dir)
-    key = (task.tests_dir, task.reference_dir, task.isolation, task.seed, _suite_stamp(reference))
+    assignment = load_assignment(Path(task.assignment_dir))
+    key = (task.tests_dir, task.reference_dir, task.isolation, task.seed,
+           task.fingerprint or suite_fingerprint(assignment))
     if key in _CANARIES_PASSED:
         return
-    from .config import load_assignment
     from .environment import describe, mismatches, versions
     from .report import isolation_line
 
-    assignment = load_assignment(Path(task.assignment_dir))
     with tempfile.TemporaryDirectory(prefix="autograder-canary-") as tmp:
         submission = Path(tmp) / "reference"
         submission.mkdir()
@@ -165,12 +168,6 @@ def canary(task: GradeTask) -> None:
             f"isolation: {isolation_line(doc)}"
         )
     _CANARIES_PASSED.add(key)
-
-
-def _suite_stamp(folder: Path) -> tuple:
-    """What changes when the suite, the reference or the limits are edited between two batches."""
-    files = [*folder.glob("*.py"), *folder.glob("*.toml"), *(folder / "tests").rglob("*.py")]
-    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
 def _forget_other_test_modules(tests_dir: str) -> None:
@@ -423,7 +420,7 @@ def grade_batch(
             assignment_dir=str(assignment.folder), tests_dir=str(assignment.tests_dir),
             submission=str(sub.folder), student=sub.student, results=str(path),
             reference_dir=str(reference_dir), seed=seed, isolation=isolation,
-            hide=hide, canary=canary,
+            hide=hide, canary=canary, fingerprint=fingerprint,
         ))
     done = run_tasks(tasks, jobs=jobs, isolation=isolation, dask=dask, on_result=finished)
     docs.update({task.student: done[task.results] for task in tasks})

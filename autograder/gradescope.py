@@ -165,7 +165,7 @@ def run(root: Path) -> int:
                 submission=str(sub.folder), student=STUDENT, results=str(Path(tmp) / "result.json"),
                 reference_dir=str(assignment.folder), seed=config.get("seed"), isolation=config.get("isolation"),
                 hide=(str(root), str(source), str(submission), str(results), str(klass)),
-                canary=bool(config.get("canary", True)),
+                canary=bool(config.get("canary", True)), fingerprint=config.get("fingerprint"),
             )
             try:
                 doc = grade_one(task)

@@ -216,11 +216,10 @@ class JudgeState:
         summary = f"{score:g} / {max_score:g} points"
         if skipped:
             summary += f"; {len(skipped)} test(s) skipped ({skipped[0].output})"
+        extra = {}
         if faults:
             summary += (f"; {len(faults)} test(s) could not be graded because of a grader error, not because of "
                         "this submission (the course staff grade them again)")
-        extra = {}
-        if faults:
             # The whole result is marked: gradebooks count it apart and `--resume` grades it again.
             extra["error"] = "grader_error"
         if skipped:

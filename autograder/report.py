@@ -22,6 +22,7 @@ STATUS_STYLE = {
     "skipped": ("SKIP", "dim"),
     "error": ("GRADER", "magenta"),
 }
+LIMIT_OUTCOMES = ("crashed", "budget")  # a limit stopped the test: a crash, a time-out, an exhausted budget
 
 
 def _pct(doc: dict) -> str:
@@ -87,7 +88,7 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
         elif doc.get("error"):
             notes = doc["output"].splitlines()[0]
         else:
-            crashed = sum(t.get("outcome") in ("crashed", "budget") for t in counted)
+            crashed = sum(t.get("outcome") in LIMIT_OUTCOMES for t in counted)
             if crashed:
                 notes = (notes + "; " if notes else "") + f"{crashed} test(s) crashed or timed out"
         max_score = doc.get("max_score")
@@ -104,12 +105,35 @@ def gradebook_table(docs: list[dict], title: str) -> Table:
     return table
 
 
+GRADED, UNGRADABLE, GRADER_ERROR = "graded", "could not be graded", "grader error"
+
+
+def group(doc: dict) -> str:
+    """Which of the three groups of the gradebook a result is in, the one definition of the
+    gradebook's summary and of every number and figure of the class report: GRADER_ERROR
+    (``error: grader_error``, in some tests or the whole run: not the student's fault, counted
+    apart), UNGRADABLE (any other ``error``: ``invalid``, ``no_files``, or one this version does
+    not know; scored 0), else GRADED."""
+    error = doc.get("error")
+    if error == "grader_error":
+        return GRADER_ERROR
+    return UNGRADABLE if error else GRADED
+
+
+def groups(docs: list[dict]) -> dict[str, list[dict]]:
+    """The documents of each group (see ``group``), in their order."""
+    found: dict[str, list[dict]] = {GRADED: [], UNGRADABLE: [], GRADER_ERROR: []}
+    for doc in docs:
+        found[group(doc)].append(doc)
+    return found
+
+
 def batch_summary(docs: list[dict]) -> list[str]:
     """What a TA must know of a batch beyond its scores: who could not be graded, and why,
     and which points no one was graded on (tests skipped on this machine)."""
-    faults = [d for d in docs if d.get("error") == "grader_error"]
-    invalid = [d for d in docs if d.get("error") and d.get("error") != "grader_error"]
-    lines = [f"{len(docs) - len(faults) - len(invalid)} graded"
+    by_group = groups(docs)
+    faults, invalid = by_group[GRADER_ERROR], by_group[UNGRADABLE]
+    lines = [f"{len(by_group[GRADED])} graded"
              + (f"; {len(faults)} with a GRADER ERROR (not the students' fault: grade them again with --resume)"
                 if faults else "")
              + (f"; {len(invalid)} could not be graded (see the notes)" if invalid else "")]

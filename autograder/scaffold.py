@@ -414,13 +414,13 @@ def test_leaves_its_inputs_alone():
     assert not np.shares_memory(out, x) and not np.shares_memory(dx, dout)
 '''
 
-# tests/reference_modules.py, for a course whose tests/ folder does not have it yet.
+# tests/reference_modules.py, for a course whose tests/ folder does not have it yet: this repository's own
+# copy, word for word (tests/test_scaffold.py holds them equal).
 REFERENCE_MODULES = '''"""The reference modules of an assignment, imported from solutions/ for the oracle tests."""
 from __future__ import annotations
 
 import importlib.util
 import sys
-import textwrap
 from pathlib import Path
 from types import ModuleType
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder import classreport
+from autograder import classreport, report
 from autograder.classreport import class_similarity, find_similar, write_class_report
 from autograder.report import load_results as load_documents
 from autograder.cli import main
@@ -472,7 +472,7 @@ def test_every_result_in_one_group_as_in_the_gradebook():
     from autograder.report import batch_summary
 
     docs = mixed_class()
-    assert [classreport.group(d) for d in docs] == ["graded"] * 5 + ["could not be graded"] * 3 + ["grader error"] * 2
+    assert [report.group(d) for d in docs] == ["graded"] * 5 + ["could not be graded"] * 3 + ["grader error"] * 2
     s = classreport.summarise(docs)
     assert (s.submissions, s.graded, s.ungradable, s.grader_errors, s.tested) == (10, 5, 3, 2, 6)
     assert s.graded + s.ungradable + s.grader_errors == s.submissions

@@ -25,6 +25,8 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
+
 import pytest
 
 import test_exercise_asserts as assert_rules
@@ -150,3 +152,10 @@ def test_the_oracle_test_passes(course):
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         f"tests/test_{NAME}_reference.py"], cwd=course, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-2000:]
+
+
+def test_the_course_helper_it_writes_is_this_repositorys_own():
+    """A course without tests/reference_modules.py gets this repository's, word for word: one loader."""
+    from autograder import scaffold
+
+    assert scaffold.REFERENCE_MODULES == (Path(__file__).parent / "reference_modules.py").read_text()
