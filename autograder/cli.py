@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -359,23 +360,39 @@ def _write_class_report(out_dir: Path, docs: list[dict], course: Path, a) -> Pat
 @click.option("--out", "out_dir", default="results", show_default=True, type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", default=0)
 @_seed_options
+@click.option("--unpack", "unpack_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="write each sample's full files to UNPACK_DIR/<name>/<sample>/ and grade nothing "
+                   "(a sample stored as a patch becomes the files a student would hand in)")
 @click.option("--course", help="the course folder (default: found from here)")
 def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, seed_per_student: bool,
-            course: str | None) -> None:
+            unpack_dir: Path | None, course: str | None) -> None:
     """Grade the shipped sample submissions of every assignment (or of NAMES) and print the gradebooks."""
-    from .samples import check_expectations, load_expectations
+    from .samples import SampleError, check_expectations, load_expectations, unpack_samples
 
-    seed = _batch_seed(seed, seed_per_student, out_dir)
     root = _course(course)
     known = list_assignments(root)
     unknown = [n for n in names if n not in known]
     if unknown:
         err.print(f"[red]no such assignment: {escape(', '.join(unknown))}[/red] (there are: {escape(', '.join(known))})")
         sys.exit(2)
+    if unpack_dir is not None:
+        for name in names or known:
+            try:
+                folder = unpack_samples(solution_assignment(root, name), unpack_dir / name)
+            except SampleError as exc:
+                raise click.ClickException(str(exc)) from None
+            out.print(f"{name}: {len(list(folder.iterdir()))} samples in {folder.resolve()}")
+        return
+    seed = _batch_seed(seed, seed_per_student, out_dir)
     problems = []
     for name in names or known:
         a = solution_assignment(root, name)
-        docs = _grade(name, a.samples_dir, out_dir / name, root, jobs, seed, None, None, False)
+        with tempfile.TemporaryDirectory(prefix=f"autograder-samples-{name}-") as tmp:
+            try:
+                unpack_samples(a, Path(tmp))
+            except SampleError as exc:
+                raise click.ClickException(str(exc)) from None
+            docs = _grade(name, Path(tmp), out_dir / name, root, jobs, seed, None, None, False)
         out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
         problems += [f"{name}/{p}" for p in check_expectations(docs, load_expectations(a.samples_dir))]
     out.print(_seed_line(seed))

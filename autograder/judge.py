@@ -8,7 +8,7 @@ names catalogued mistakes on failure, and writes one results document.
 
 Run by hand, e.g.::
 
-    pytest solutions/backprop/tests --submission solutions/backprop/samples/reference
+    pytest solutions/backprop/tests --submission solutions/backprop
 """
 from __future__ import annotations
 

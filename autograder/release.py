@@ -375,29 +375,10 @@ def _select(course: Path, names: list[str] | None) -> list[str]:
 
 
 def release_course(course: Path, names: list[str] | None = None) -> dict[str, list[Path]]:
-    """Release the named assignments (default: all) of `course` into `course/assignments`, and
-    bring their reference and stub samples up to date."""
+    """Release the named assignments (default: all) of `course` into `course/assignments`."""
     course = Path(course)
-    written = {}
-    for name in _select(course, names):
-        written[name] = release_assignment(course / "solutions" / name, course / "assignments" / name)
-        for path, text in lagging_samples(course / "solutions" / name).items():
-            path.write_text(text)
-    return written
-
-
-def lagging_samples(src: Path) -> dict[Path, str]:
-    """The files of the shipped samples `reference` and `stub` that differ from what they must
-    hold, with that text: each module of theirs that the assignment has, as the solution and as
-    the release writes it (they are graded as submissions)."""
-    copies = {}
-    for kind in ("reference", "stub"):
-        for path in sorted((Path(src) / "samples" / kind).glob("*.py")):
-            module = Path(src) / path.name
-            if module.is_file():
-                source = module.read_text()
-                copies[path] = source if kind == "reference" else strip_solutions(source, module.stem, where=str(module))
-    return {path: text for path, text in copies.items() if path.read_text() != text}
+    return {name: release_assignment(course / "solutions" / name, course / "assignments" / name)
+            for name in _select(course, names)}
 
 
 def _tree(root: Path) -> set[Path]:
@@ -438,6 +419,4 @@ def release_drift(course: Path, names: list[str] | None = None) -> list[str]:
                     drift.append(f"extra: {label}")
                 elif not filecmp.cmp(fresh / rel, current / rel, shallow=False):
                     drift.append(f"differs: {label}")
-            drift += [f"differs: {path.relative_to(course).as_posix()} (the sample is the {path.parent.name} "
-                      f"of the solution)" for path in lagging_samples(course / "solutions" / name)]
     return drift

@@ -197,16 +197,17 @@ def mistakes_source(name: str, title: str) -> str:
 
 
 def sample_source(name: str, title: str, target: str, body: str) -> str:
-    """A student's submission: the reference without markers, one function's body wrong."""
+    """A student's submission: the reference with one function's body wrong."""
     forward = body if target == "leaky_relu_forward" else FORWARD_BODY
     backward = body if target == "leaky_relu_backward" else BACKWARD_BODY
-    return _fill(MODULE_DOC, name, title) + FORWARD_DEF + forward + BACKWARD_DEF + backward
+    return _fill(MODULE_DOC, name, title) + FORWARD_DEF + _marked(forward) + BACKWARD_DEF + _marked(backward)
 
 
 def expected_toml() -> str:
     lines = ["# What each sample submission must score (format: autograder/samples.py).",
-             "# Each wrong-* sample is a student-style solution with one catalogued mistake (mistakes.py);",
-             "# the engine's tests want at least three.", "",
+             "# reference and stub are made from the solution. Each wrong-* sample is a patch of the",
+             "# reference (wrong-*.patch) with one catalogued mistake (mistakes.py); the engine's tests",
+             "# want at least three.", "",
              "[reference]", 'score = "max"', "", "[stub]", "score = 0",
              'output_contains = "not implemented yet"']
     for mistake_name, _, _, _, folder in MISTAKES:
@@ -527,7 +528,7 @@ def notebook_source(name: str, title: str) -> str:
 
 def files(name: str, title: str) -> dict[str, str]:
     """Every file of the new assignment, by path relative to the course."""
-    from .release import strip_solutions
+    from .samples import PATCH_SUFFIX, make_patch
 
     reference = reference_source(name, title)
     base = f"solutions/{name}"
@@ -539,12 +540,14 @@ def files(name: str, title: str) -> dict[str, str]:
         f"{base}/tests/test_public.py": _fill(TEST_PUBLIC, name, title),
         f"{base}/tests/test_hidden.py": _fill(TEST_HIDDEN, name, title),
         f"{base}/samples/expected.toml": expected_toml(),
-        f"{base}/samples/reference/{name}.py": reference,
-        f"{base}/samples/stub/{name}.py": strip_solutions(reference, name),
         f"tests/test_{name}_reference.py": _fill(ORACLE_TEST, name, title),
     }
-    for _, target, _, body, folder in MISTAKES:
-        written[f"{base}/samples/{folder}/{name}.py"] = sample_source(name, title, target, body)
+    module = f"{name}.py"
+    for mistake_name, target, _, body, folder in MISTAKES:
+        wrong = sample_source(name, title, target, body)
+        written[f"{base}/samples/{folder}{PATCH_SUFFIX}"] = make_patch(
+            "reference", {module: reference.encode()}, folder, {module: wrong.encode()},
+            f"A student's {target} with the mistake: {mistake_name}.")
     return written
 
 

@@ -29,6 +29,7 @@ from .grade import GradeTask, run_tasks
 from .ingest import Submission, discover
 from .mistakes import Mistake, load_catalogue
 from .release import strip_solutions
+from .samples import sample_names, unpack_samples
 
 
 def variant_source(source: str, attr: str, variant) -> str:
@@ -174,8 +175,9 @@ def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, s
         plan = build_submissions(a.folder, a.modules, catalogue, root / "subs")
         subs = [Submission(student, root / "subs" / student) for student in plan]
         if samples is not None:
-            found = discover(a.samples_dir, root / "samples", a.modules, "folders")
-            subs += [sub for sub in found if fnmatch.fnmatch(sub.student, samples) and sub.folder and not sub.problem]
+            chosen = [n for n in sample_names(a) if fnmatch.fnmatch(n, samples) and n not in plan]
+            found = discover(unpack_samples(a, root / "sample-files", chosen), root / "samples", a.modules, "folders")
+            subs += [sub for sub in found if sub.folder and not sub.problem]
         # Submission by submission, every seed: one judge run each (a pool process keeps pytest,
         # torch, the tests and its fork server; a run's worker imports the submission alone).
         tasks = [GradeTask(assignment_dir=str(a.folder), tests_dir=str(a.tests_dir), submission=str(sub.folder),

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,10 @@ def canaries(env: dict, names: list[str], seed: int) -> bool:
     runs = {}
     for name in names:
         subs = Path(tempfile.mkdtemp(prefix=f"autograder-canary-{name}-"))
-        shutil.copytree(ROOT / "solutions" / name / "samples" / "reference", subs / "reference")
+        solution = ROOT / "solutions" / name
+        (subs / "reference").mkdir()
+        for module in tomllib.loads((solution / "assignment.toml").read_text())["assignment"]["modules"]:
+            shutil.copy(solution / f"{module}.py", subs / "reference")
         runs[name] = subprocess.Popen(
             [sys.executable, "-m", "autograder", "grade", name, str(subs), "--out", str(subs.with_name(subs.name + "-out")),
              "-j", "1", "--seed", str(seed), "--course", str(ROOT)],

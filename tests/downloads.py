@@ -13,17 +13,21 @@ platform gives (see docs/tas.md, "SUBMISSIONS_DIR"):
 - plain folders and zips named by student id, and the accidents of a real class;
 - zips whose names lack the UTF-8 flag, as Info-ZIP and macOS write them (``legacy_zip``).
 
-Every student hands in the files of one sample (``solutions/backprop/samples/<sample>/``),
+Every student hands in the files of one shipped sample (``autograder.samples.sample_files``),
 so a test can tell from the staged bytes which student got which upload.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[1] / "solutions" / "backprop" / "samples"
+from autograder.config import solution_assignment
+from autograder.samples import sample_files
+
+BACKPROP = solution_assignment(Path(__file__).resolve().parents[1], "backprop")
 MODULES = ("backprop", "backprop_torch")
 FIRST = ["Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Gus", "Hana", "Ivan", "Jia", "Kofi", "Lena"]
 LAST = ["Silva", "Okafor", "Müller", "Tanaka", "Nguyen", "Haddad", "Kowalski", "Rossi"]
@@ -32,10 +36,10 @@ CYCLE = ["reference", "stub", "wrong-db-not-summed", "wrong-affine-no-reshape", 
          "wrong-relu-backward-dout-mask"]
 
 
+@functools.cache
 def sample(name: str) -> dict[str, bytes]:
     """The files of a shipped sample: backprop.py, and backprop_torch.py where it has one."""
-    return {f"{m}.py": (SAMPLES / name / f"{m}.py").read_bytes()
-            for m in MODULES if (SAMPLES / name / f"{m}.py").is_file()}
+    return sample_files(BACKPROP, name)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder.config import solution_assignment
 from autograder.ingest import file_name
 from autograder.release import release_assignment
+from autograder.samples import sample_files
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTION = REPO / "solutions" / "backprop"
@@ -139,7 +141,9 @@ def world(tmp_path_factory):
     # Two more students for the --seed runs: a catalogued mistake, and a zip whose module
     # (otherwise the reference) first tries to read another student's file.
     seed_subs = base / "seed-subs"
-    copy_modules(SOLUTION / "samples" / "wrong-db-not-summed", seed_subs / "erin")
+    seed_subs.joinpath("erin").mkdir(parents=True)
+    for name, data in sample_files(solution_assignment(REPO, "backprop"), "wrong-db-not-summed").items():
+        (seed_subs / "erin" / name).write_bytes(data)
     stolen = seed_subs / "erin" / "backprop.py"
     with zipfile.ZipFile(seed_subs / "mallory.zip", "w") as zf:
         zf.writestr("backprop.py", f"_STOLEN = open({str(stolen)!r}).read()\n" + (SOLUTION / "backprop.py").read_text())
@@ -548,8 +552,8 @@ def test_odd_ids_and_links_end_to_end(world):
 def test_a_killed_batch_keeps_its_grades_and_resume_completes_it(tmp_path):
     subs, out = tmp_path / "subs", tmp_path / "out"
     copy_modules(SOLUTION, subs / "a")
-    copy_modules(SOLUTION / "samples" / "stub", subs / "b")
-    copy_modules(SOLUTION / "samples" / "stub", subs / "c")
+    copy_modules(REPO / "assignments" / "backprop", subs / "b")
+    copy_modules(REPO / "assignments" / "backprop", subs / "c")
     args = [*CLI, "grade", "backprop", subs, "--out", out, "--jobs", "1", "--course", REPO, "--no-report"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + TIMEOUT

@@ -12,7 +12,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +38,7 @@ def softmax():
 def graded(softmax, tmp_path_factory):
     """Three real samples and a broken zip, graded in one batch: {student: document}, results folder."""
     root = tmp_path_factory.mktemp("feedback")
-    subs_dir = root / "subs"
-    subs_dir.mkdir()
-    for name in SAMPLES:
-        shutil.copytree(softmax.samples_dir / name, subs_dir / name)
+    subs_dir = unpack_samples(softmax, root / "subs", list(SAMPLES))
     (subs_dir / "broken.zip").write_bytes(b"this is no zip")
     out = root / "out"
     subs = discover(subs_dir, out / ".staging", softmax.modules[0])

@@ -18,6 +18,7 @@ import downloads
 from downloads import MODULES, roster, sample
 from autograder import ingest
 from autograder.ingest import IntakeRefused, Submission, discover
+from autograder.samples import sample_names, unpack_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,11 +219,11 @@ def test_plain_folders_and_zips_keep_their_names_as_ids(tmp_path, staging):
         assert (sub.name, sub.intake["layout"], sub.intake["ids"], sub.intake["notes"]) == (None, "folders", {}, [])
 
 
-def test_the_shipped_samples_read_as_plain_folders(staging):
-    # validate and samples grade them: each one stays a student named by its folder.
-    found = discover(downloads.SAMPLES, staging, MODULES)
-    names = sorted(p.name for p in downloads.SAMPLES.iterdir() if p.is_dir())
-    assert [s.student for s in found] == names
+def test_the_shipped_samples_read_as_plain_folders(tmp_path, staging):
+    # validate and samples grade them unpacked: each one stays a student named by its folder.
+    unpacked = unpack_samples(downloads.BACKPROP, tmp_path / "samples")
+    found = discover(unpacked, staging, MODULES)
+    assert [s.student for s in found] == sorted(sample_names(downloads.BACKPROP))
     for sub in found:
         assert sub.intake["layout"] == "folders"
         assert_handed_in(sub, sub.student)

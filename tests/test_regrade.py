@@ -33,8 +33,9 @@ def test_the_fingerprint_follows_the_suite_and_not_the_samples(course):
     folder = course / "solutions" / "mini"
     first = suite_fingerprint(load_assignment(folder))
     assert first.startswith("sha256:") and len(first) == 27
-    (folder / "samples" / "reference").mkdir(parents=True)
-    (folder / "samples" / "reference" / "mini.py").write_text("def total(x):\n    return 1\n")
+    (folder / "samples" / "correct-loop").mkdir(parents=True)
+    (folder / "samples" / "correct-loop" / "mini.py").write_text("def total(x):\n    return sum(x)\n")
+    (folder / "samples" / "wrong-one.patch").write_text("--- reference/mini.py\n+++ wrong-one/mini.py\n")
     (folder / "walkthrough.ipynb").write_text("{}")
     assert suite_fingerprint(load_assignment(folder)) == first
     seen = {first}

@@ -14,7 +14,7 @@ import pytest
 from autograder.config import list_assignments, solution_assignment
 from autograder.grade import grade_batch
 from autograder.ingest import discover
-from autograder.samples import check_expectations, load_expectations
+from autograder.samples import check_expectations, load_expectations, unpack_samples
 
 COURSE = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = list_assignments(COURSE)
@@ -25,7 +25,7 @@ SEED = 20261121
 def graded(request, tmp_path_factory):
     a = solution_assignment(COURSE, request.param)
     out = tmp_path_factory.mktemp(f"samples-{a.name}")
-    subs = discover(a.samples_dir, out / ".staging", a.modules[0])
+    subs = discover(unpack_samples(a, out / ".unpacked"), out / ".staging", a.modules[0])
     docs = grade_batch(a, subs, out, reference_dir=a.folder, seed=SEED)
     return a, {d["student"]: d for d in docs}, out
 
@@ -118,18 +118,6 @@ def test_fake_results_and_leaks_never_reach_the_output(graded):
         assert doc["score"] <= doc["max_score"]
         assert "FAKE RESULT" not in doc["output"]
         assert not any("LEAKED HIDDEN TESTS" in t["output"] for t in doc["tests"])
-
-
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_reference_and_stub_samples_are_what_the_source_gives(name):
-    """The shipped reference sample is the solution; the stub sample is what release writes."""
-    from autograder.release import strip_solutions
-
-    a = solution_assignment(COURSE, name)
-    for module in a.modules:
-        source = (a.folder / f"{module}.py").read_text()
-        assert (a.samples_dir / "reference" / f"{module}.py").read_text() == source
-        assert (a.samples_dir / "stub" / f"{module}.py").read_text() == strip_solutions(source, module)
 
 
 def test_no_sample_meets_a_grader_error(graded):

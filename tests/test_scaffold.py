@@ -12,7 +12,7 @@ modules that state them where they can be, so the two never drift apart):
   test_validate          at least 3 catalogued mistakes, each caught and named (validate's exit status)
   test_samples           reference full marks, stub "not implemented" everywhere, >= 3 wrong-* samples
                          each losing points with its mistake named, expected.toml met, no grader error,
-                         reference and stub samples equal to the source and its release
+                         each wrong sample a patch of a few lines
   test_self_consistency  a doubled reference earns nothing
   test_notebooks         a walkthrough notebook that runs against the reference and draws 2+ plots,
                          a valid nbgrader source
@@ -37,8 +37,7 @@ from autograder.environment import mismatches, versions
 from autograder.grade import grade_batch
 from autograder.ingest import discover
 from autograder.mistakes import load_catalogue
-from autograder.release import strip_solutions
-from autograder.samples import check_expectations, load_expectations
+from autograder.samples import check_expectations, load_expectations, unpack_samples
 
 NAME = "zzdemo"
 CLI = [sys.executable, "-m", "autograder.cli"]
@@ -65,8 +64,7 @@ def course(tmp_path_factory):
 def test_new_writes_the_assignment_and_its_release(course):
     solution = course / "solutions" / NAME
     for rel in ("assignment.toml", f"{NAME}.py", f"{NAME}.ipynb", "mistakes.py", "tests/test_public.py",
-                "tests/test_hidden.py", "samples/expected.toml", f"samples/reference/{NAME}.py",
-                f"samples/stub/{NAME}.py"):
+                "tests/test_hidden.py", "samples/expected.toml", "samples/wrong-relu-backward.patch"):
         assert (solution / rel).is_file(), rel
     assert (course / "tests" / f"test_{NAME}_reference.py").is_file()
     released = sorted(p.relative_to(course / "assignments" / NAME).as_posix()
@@ -116,7 +114,8 @@ def test_the_per_assignment_configuration_rules(course, tmp_path):
 def test_the_samples_rules(course):
     a = solution_assignment(course, NAME)
     out = course / "graded"
-    docs = {d["student"]: d for d in grade_batch(a, discover(a.samples_dir, out / ".staging", a.modules[0]), out,
+    unpacked = unpack_samples(a, course / "unpacked")
+    docs = {d["student"]: d for d in grade_batch(a, discover(unpacked, out / ".staging", a.modules[0]), out,
                                                  reference_dir=a.folder, seed=20261121, jobs=1)}
     expected = load_expectations(a.samples_dir)
     assert {"reference", "stub"} <= set(expected)
@@ -131,9 +130,11 @@ def test_the_samples_rules(course):
         for name in expected[student]["mistakes"]:
             assert any(name in (m["name"] for m in t["mistakes"]) for t in docs[student]["tests"]), (student, name)
     assert not [(s, t["name"]) for s, d in docs.items() for t in d["tests"] if t["outcome"] == "error"]
-    source = (a.folder / f"{NAME}.py").read_text()
-    assert (a.samples_dir / "reference" / f"{NAME}.py").read_text() == source
-    assert (a.samples_dir / "stub" / f"{NAME}.py").read_text() == strip_solutions(source, NAME)
+    # Each wrong sample is the reference with one solution block changed: a short patch.
+    for student in wrong:
+        changed = [line for line in (a.samples_dir / f"{student}.patch").read_text().splitlines()
+                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        assert 0 < len(changed) <= 8, (student, changed)
 
 
 def test_a_doubled_reference_earns_nothing(course, tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from autograder.gradescope import gradescope_results
 from autograder.submit import SubmitError, check_modules, write_zip
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO / "solutions" / "backprop" / "samples"
+SOLUTION = REPO / "solutions" / "backprop"
 RELEASED = REPO / "assignments" / "backprop"
 
 
@@ -103,7 +103,7 @@ def test_bundle_layout(bundle):
 
 
 def test_reference_full_marks_stub_zero(bundle, tmp_path):
-    proc, ref = run_autograder(bundle, tmp_path / "ref", {f"{m}.py": SAMPLES / "reference" / f"{m}.py"
+    proc, ref = run_autograder(bundle, tmp_path / "ref", {f"{m}.py": SOLUTION / f"{m}.py"
                                                          for m in ("backprop", "backprop_torch")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ref["score"] == sum(t["max_score"] for t in ref["tests"]) == ref["extra_data"]["dl_autograder"]["max_score"]
@@ -114,7 +114,7 @@ def test_reference_full_marks_stub_zero(bundle, tmp_path):
     check_visibility(ref)
     assert "64 / 64 points" in proc.stdout  # the staff's summary, in Gradescope's stdout
 
-    proc, stub = run_autograder(bundle, tmp_path / "stub", {f"{m}.py": SAMPLES / "stub" / f"{m}.py"
+    proc, stub = run_autograder(bundle, tmp_path / "stub", {f"{m}.py": RELEASED / f"{m}.py"
                                                            for m in ("backprop", "backprop_torch")}, canary=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert stub["score"] == 0 and len(stub["tests"]) == len(ref["tests"])
@@ -131,8 +131,8 @@ def test_upload_with_platform_names_and_no_files(bundle, tmp_path):
     module gets 0 and a message the student can act on."""
     upload = tmp_path / "upload.zip"
     with zipfile.ZipFile(upload, "w") as zf:
-        zf.write(SAMPLES / "reference" / "backprop.py", "hw/Backprop.py")
-        zf.write(SAMPLES / "reference" / "backprop_torch.py", "hw/backprop_torch (1).py")
+        zf.write(SOLUTION / "backprop.py", "hw/Backprop.py")
+        zf.write(SOLUTION / "backprop_torch.py", "hw/backprop_torch (1).py")
     proc, doc = run_autograder(bundle, tmp_path / "renamed", {"upload.zip": upload}, canary=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0
@@ -233,7 +233,7 @@ def test_student_release_in_a_fresh_venv(tmp_path):
     zipped = student / "backprop-submission.zip"
     assert sorted(zipfile.ZipFile(zipped).namelist()) == ["backprop.py", "backprop_torch.py"]
     for m in ("backprop", "backprop_torch"):
-        shutil.copy2(SAMPLES / "reference" / f"{m}.py", student / f"{m}.py")
+        shutil.copy2(SOLUTION / f"{m}.py", student / f"{m}.py")
     r = cli(["check", "backprop"], cwd=student, exe=exe)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "private root" in r.stdout and str(REPO / "autograder") not in r.stdout

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder.config import solution_assignment
+from autograder.samples import unpack_samples
+
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "solutions" / "backprop" / "samples"
 NOBODY = 65534
 GRADED = ["reference", "stub", "attack-kill-ancestors", "attack-shared-memory", "attack-namespace-escape"]
 
@@ -75,8 +77,7 @@ def test_an_unprivileged_batch_finishes_and_no_attack_scores(tmp_path):
     work = Path(tempfile.mkdtemp(prefix="autograder-unprivileged-"))
     try:
         subs, out = work / "subs", work / "out"
-        for name in GRADED:
-            shutil.copytree(SAMPLES / name, subs / name)
+        unpack_samples(solution_assignment(ROOT, "backprop"), subs, GRADED)
         out.mkdir()
         for path in (work, subs, out):
             os.chmod(path, 0o777 if path == out else 0o755)
