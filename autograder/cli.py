@@ -1,6 +1,7 @@
 """The ``autograder`` command: check (students), grade and samples (TAs), release and validate (instructors)."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +23,15 @@ out = Console(soft_wrap=True)  # paths and messages whole (the terminal wraps th
 err = Console(file=sys.stderr)
 
 ISOLATION = click.Choice(["fork", "spawn", "none"])
+
+
+@contextlib.contextmanager
+def _said_plainly(*errors: type[Exception]):
+    """An error whose message already says what to do ends the command with that message alone."""
+    try:
+        yield
+    except errors as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _course(course: str | None) -> Path:
@@ -63,10 +73,8 @@ def check(assignment: str, path: str, isolation: str | None, seed: int | None) -
 def _working_copy(path: str, assignment: str | None):
     """The student's assignment folder at PATH and its assignment (named ASSIGNMENT, when given)."""
     folder = Path(path).resolve()
-    try:
+    with _said_plainly(FileNotFoundError, ValueError):
         found = load_assignment(folder)
-    except (FileNotFoundError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
     if assignment is not None and found.name != assignment:
         raise click.ClickException(f"{folder} holds the assignment {found.name!r}, not {assignment!r}")
     if not found.tests_dir.is_dir():
@@ -173,10 +181,8 @@ def _grade(assignment: str, submissions_dir: Path, out_dir: Path, course: Path, 
         for sentence in mismatches(versions(), a.environment):  # the canary decides; this says why it may fail
             err.print(Text(f"note: this machine is outside the course's pins: {sentence}", style="yellow"))
     out_dir = Path(out_dir).resolve()
-    try:
+    with _said_plainly(IntakeRefused):
         subs = discover(submissions_dir, out_dir / ".staging", a.modules, layout)
-    except IntakeRefused as exc:
-        raise click.ClickException(str(exc)) from None
     if not subs:
         raise click.ClickException(
             f"no submissions in {submissions_dir}: expected a download of Canvas, Moodle, Gradescope or nbgrader, "
@@ -377,10 +383,8 @@ def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, 
         sys.exit(2)
     if unpack_dir is not None:
         for name in names or known:
-            try:
+            with _said_plainly(SampleError):
                 folder = unpack_samples(solution_assignment(root, name), unpack_dir / name)
-            except SampleError as exc:
-                raise click.ClickException(str(exc)) from None
             out.print(f"{name}: {len(list(folder.iterdir()))} samples in {folder.resolve()}")
         return
     seed = _batch_seed(seed, seed_per_student, out_dir)
@@ -388,10 +392,8 @@ def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, 
     for name in names or known:
         a = solution_assignment(root, name)
         with tempfile.TemporaryDirectory(prefix=f"autograder-samples-{name}-") as tmp:
-            try:
+            with _said_plainly(SampleError):
                 unpack_samples(a, Path(tmp))
-            except SampleError as exc:
-                raise click.ClickException(str(exc)) from None
             docs = _grade(name, Path(tmp), out_dir / name, root, jobs, seed, None, None, False)
         out.print(report.gradebook_table(docs, f"{name}: sample submissions"))
         problems += [f"{name}/{p}" for p in check_expectations(docs, load_expectations(a.samples_dir))]
@@ -508,7 +510,7 @@ def export_grades(platform: str, source: str, out_file: Path | None, points: flo
     if out_file is None:
         raise click.UsageError(f"export {platform} needs --out FILE.csv")
     docs, name = _class_results(results_dir)
-    try:
+    with _said_plainly(ExportRefused):
         if platform == "canvas":
             column = assignment_column or _assignment_named(_course(course), name).title
             done = canvas_csv(docs, column, out_file, points=points)
@@ -517,8 +519,6 @@ def export_grades(platform: str, source: str, out_file: Path | None, points: flo
             graded = max(p.stat().st_mtime for p in Path(results_dir).glob("*.json"))
             done = moodle_csv(docs, out_file, points=points, modified=datetime.fromtimestamp(graded, timezone.utc),
                               comments=not no_comments)
-    except ExportRefused as exc:
-        raise click.ClickException(str(exc)) from None
     out.print(f"{platform}: {len(done.written)} grade(s) written to {done.path.resolve()}", markup=False)
     for student, why in done.left_out:
         err.print(Text(f"left out: {printable(student)}: {why}", style="yellow"))
@@ -547,14 +547,12 @@ def _ship(platform: str, name: str, out_file: Path | None, seed: int | None, can
         raise click.UsageError(f"export {platform} needs --out ({name}.zip" + (")" if platform == "gradescope"
                                                                                 else " or a new folder)"))
     root = _course(course)
-    try:
+    with _said_plainly(ShipError, FileNotFoundError, ValueError):
         with err.status(f"building the {platform} export of {name}..."):
             if platform == "gradescope":
                 done = export_gradescope(root, name, out_file, seed=seed, canary=canary)
             else:
                 done = export_student(root, name, out_file)
-    except (ShipError, FileNotFoundError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
     out.print(f"{platform}: {len(done.files)} files written to {done.path.resolve()} (engine {done.wheel})",
               markup=False)
     if platform == "gradescope":
@@ -571,10 +569,8 @@ def _export_nbgrader(results_dir: Path, gradebook: str | None, assignment: str |
         raise click.UsageError("export nbgrader needs --gradebook URL (e.g. sqlite:///course/gradebook.db)")
     docs, name = _class_results(results_dir)
     assignment = assignment or f"{name}-autograder"
-    try:
+    with _said_plainly(ExportRefused):
         done = nbgrader_gradebook(docs, gradebook, assignment)
-    except ExportRefused as exc:
-        raise click.ClickException(str(exc)) from None
     out.print(f"nbgrader: {len(done.written)} score(s) written to {gradebook} (assignment {assignment!r}, "
               "notebook 'autograder', grade cell 'autograder')", markup=False)
     for student, why in done.left_out:
@@ -594,10 +590,8 @@ def new(name: str, title: str | None, course: str | None) -> None:
     from .scaffold import ScaffoldError, create
 
     root = _course(course)
-    try:
+    with _said_plainly(ScaffoldError):
         written = create(root, name, title)
-    except ScaffoldError as exc:
-        raise click.ClickException(str(exc)) from None
     for path in written:
         out.print(f"wrote {path.relative_to(root).as_posix()}", markup=False)
     out.print(f"\nNext (docs/instructors.md, \"Adding an assignment, step by step\"): replace the leaky ReLU "
@@ -614,7 +608,7 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
     from .release import ReleaseError, release_course, release_drift
 
     root = _course(course)
-    try:
+    with _said_plainly(ReleaseError):
         if check_only:
             drift = release_drift(root, list(names) or None)
             if drift:
@@ -623,8 +617,6 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
             out.print("assignments/ is in sync with solutions/")
             return
         written = release_course(root, list(names) or None)
-    except ReleaseError as exc:
-        raise click.ClickException(str(exc)) from None
     for name, files in written.items():
         out.print(f"assignments/{name}: {len(files)} files")
 
@@ -646,10 +638,12 @@ def validate(assignment: str, jobs: int, seed: int, seeds: int, samples: str | N
              verbose: bool) -> None:
     """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named,
     and no test's verdict changes with the seed. A row that is not as expected says why."""
+    from .samples import SampleError
     from .validate import validate_assignment
 
-    report_, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed, seeds=seeds,
-                                      samples=samples, verbose=verbose)
+    with _said_plainly(SampleError):
+        report_, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed, seeds=seeds,
+                                          samples=samples, verbose=verbose)
     out.print(report_)
     sys.exit(0 if ok else 1)
 

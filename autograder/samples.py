@@ -65,9 +65,9 @@ class SampleError(Exception):
 def sample_names(assignment) -> list[str]:
     """Every sample of `assignment`: reference, stub, then the folders and patches of samples/."""
     folder = assignment.samples_dir
-    stored = sorted(p.stem if p.suffix == PATCH_SUFFIX else p.name for p in folder.iterdir()
-                    if p.is_dir() and not p.name.startswith((".", "__")) or p.suffix == PATCH_SUFFIX) \
-        if folder.is_dir() else []
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    stored = sorted([p.name for p in entries if p.is_dir() and not p.name.startswith((".", "__"))]
+                    + [p.stem for p in entries if p.is_file() and p.suffix == PATCH_SUFFIX])
     for name in MADE_FROM_THE_SOLUTION:
         if name in stored:
             raise SampleError(f"{folder / name}: the {name} sample is made from the solution and is never "
@@ -105,9 +105,10 @@ def make_patch(base: str, base_files: dict[str, bytes], name: str, files: dict[s
         old = base_files.get(file_name)
         if old is None:
             raise SampleError(f"{name}/{file_name}: {base} has no such file; store {name} as a folder")
-        lines += difflib.unified_diff(old.decode().splitlines(keepends=True),
-                                      files[file_name].decode().splitlines(keepends=True),
-                                      f"{base}/{file_name}", f"{name}/{file_name}", n=3)
+        diff = difflib.unified_diff(old.decode().splitlines(keepends=True),
+                                    files[file_name].decode().splitlines(keepends=True),
+                                    f"{base}/{file_name}", f"{name}/{file_name}", n=3)
+        lines += (line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in diff)
     return "".join(lines)
 
 

@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from autograder.feedback import student_feedback, write_feedback
 from autograder.report import load_results
 from autograder.grade import error_document, grade_batch
 from autograder.ingest import discover, file_name
+from autograder.samples import unpack_samples
 
 COURSE = Path(__file__).resolve().parents[1]
 SAMPLES = ("wrong-no-max-shift", "wrong-jacobian-diagonal", "stub")

@@ -219,3 +219,11 @@ def test_the_samples_command_says_why_a_sample_cannot_be_made(tiny):
     assert result.returncode == 1
     assert "wrong-triple.patch: its change at line 15 of reference/tiny.py no longer applies" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("old, new", [("a\nb\nc\n", "a\nb\nc"), ("a\nb\nc", "a\nB\nc"), ("a\nb\nc", "a\nb\nc\n")])
+def test_a_file_without_a_last_newline_survives_the_round_trip(tiny, old, new):
+    (tiny.folder / "tiny.py").write_text(old)
+    store(tiny, "wrong-end", new)
+    assert "\\ No newline at end of file" in (tiny.samples_dir / "wrong-end.patch").read_text()
+    assert sample_files(tiny, "wrong-end")["tiny.py"].decode() == new

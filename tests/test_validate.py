@@ -67,7 +67,8 @@ def test_a_verdict_that_changes_with_the_seed_is_found_and_named(tmp_path):
     (solution / "flip.py").write_text(FLIP_REFERENCE)
     (solution / "mistakes.py").write_text(FLIP_MISTAKES)
     (solution / "tests" / "test_hidden.py").write_text(FLIP_TESTS)
-    for sample, source in (("reference", FLIP_REFERENCE), ("wrong-big", FLIP_REFERENCE.replace("x / 2", "x / 2 if x < 1 else x")), ("wrong-steady", FLIP_REFERENCE.replace("x / 2", "x"))):
+    for sample, source in (("wrong-big", FLIP_REFERENCE.replace("x / 2", "x / 2 if x < 1 else x")),
+                           ("wrong-steady", FLIP_REFERENCE.replace("x / 2", "x"))):
         (solution / "samples" / sample).mkdir(parents=True)
         (solution / "samples" / sample / "flip.py").write_text(source)
     report, ok = validate_assignment(tmp_path, "flip", jobs=1, seeds=8, samples="wrong-*")
