@@ -34,6 +34,7 @@ import glob
 import os
 import re
 import signal
+import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,7 +314,71 @@ def enter(plan: Plan) -> tuple[str, dict]:
     os.environ.clear()
     os.environ.update(_clean_env(workdir))
     os.chdir(workdir)
+    if not record["filesystem"].startswith("private root"):
+        record["filesystem"] = _hide_with_landlock(workdir, plan.hide, record["filesystem"])
     return workdir, record
+
+
+def _hide_with_landlock(workdir: str, hide: list[str], without: str) -> str:
+    """Where the machine's files are in sight, an allow-list of what may be opened hides the rest.
+    Returns the isolation record's words for the file system; `without`: what they are without it."""
+    os.environ["TMPDIR"] = workdir  # the machine's /tmp is not on the list
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None  # cached by the server, before the change
+    try:
+        return f"{_landlock(workdir, hide)} [{without}]"
+    except OSError as exc:
+        return f"{without}; no Landlock ({exc.strerror or exc})"
+
+
+# Landlock (Linux 5.13 and later) restricts which files a process may open, with no namespace
+# and no privilege: what the worker has where the kernel or a container refuses namespaces.
+# From <linux/landlock.h>; the system call numbers are the same on every architecture.
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_READ = 0b1101  # EXECUTE, READ_FILE, READ_DIR
+LANDLOCK_HANDLED = {1: (1 << 13) - 1, 2: (1 << 14) - 1}  # by ABI: 13 rights, then REFER; 3+: TRUNCATE too
+LANDLOCK_SCOPED = 0b11  # ABI 6: no signal to and no abstract socket of a process outside the domain
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def _landlock(workdir: str, hide: list[str]) -> str:
+    """Let this process (and what it starts) read only the system folders, the Python installation
+    and /proc, and write only `workdir` and /dev; never anything at or above a folder in `hide`.
+    Returns the isolation record's words for it; raises OSError where Landlock is unavailable."""
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, "Landlock is Linux's")
+    libc = _lib()
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    if abi < 1:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    handled = LANDLOCK_HANDLED.get(abi, (1 << 15) - 1)
+    attr = struct.pack("=QQQ", handled, 0, LANDLOCK_SCOPED) if abi >= 6 else struct.pack("=Q", handled)
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
+    _check(0 if ruleset >= 0 else -1, "landlock_create_ruleset")
+    hidden = [os.path.realpath(h) for h in hide]
+    readable = [p for p in (*SYSTEM_DIRS, "/proc", *_python_paths())
+                if not any(h == p or h.startswith(p.rstrip(os.sep) + os.sep) for h in hidden)]
+    try:
+        for path, access in [(p, LANDLOCK_READ) for p in readable] + [("/dev", handled), (workdir, handled)]:
+            if not os.path.isdir(path):
+                continue
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                rule = struct.pack("=Qi", access, fd)
+                _check(libc.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.c_char_p(rule),
+                                    ctypes.c_uint32(0)), f"landlock rule for {path}")
+            finally:
+                os.close(fd)
+        _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        _check(libc.syscall(LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+    return (f"Landlock (ABI {abi}): only system folders, the Python installation and /proc can be read, "
+            "only its own folder and /dev written" + ("; no signal to a process outside" if abi >= 6 else ""))
 
 
 def lock_down(record: dict, cpus: list[int] | None) -> None:
@@ -665,12 +730,12 @@ def _fallback_workdir(plan: Plan, owner: int | None) -> str:
     return workdir
 
 
-def enter_spawned(workdir: str, files: dict[str, bytes]) -> str:
-    """The spawned-worker fallback: a private working copy (made and removed by the judge),
-    nothing more to hide with."""
+def enter_spawned(workdir: str, files: dict[str, bytes]) -> tuple[str, str]:
+    """The spawned-worker fallback: a private working copy (made and removed by the judge), and
+    on Linux Landlock's allow-list. Returns the folder and what the record says of the file system."""
     place_files(workdir, files)
     os.chdir(workdir)
-    return workdir
+    return workdir, _hide_with_landlock(workdir, [], "not isolated")
 
 
 def spawned_rlimits(limits: Limits) -> dict[str, str]:

@@ -342,10 +342,10 @@ def main(argv: list[str] | None = None) -> None:
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:
         raise SystemExit("expected the submission's files first")
-    workdir = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]))
+    workdir, filesystem = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]))
     modules = [str(m) for m in msg.get("modules", [])]
     why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
-    record = {"process": f"spawned worker{why}", "filesystem": "not isolated",
+    record = {"process": f"spawned worker{why}", "filesystem": filesystem,
               "network": "not isolated", "user": "same user as the grader"}
     record.update(sandbox.spawned_rlimits(limits))
     sys.stdin = io.StringIO()

@@ -717,7 +717,10 @@ def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
     try:
         assert p.double(np.arange(2.0)).tolist() == [0.0, 2.0]
         assert session.isolation["process"].startswith("spawned worker")
-        assert session.isolation["filesystem"] == "not isolated"
+        filesystem = session.isolation["filesystem"]
+        assert filesystem.startswith("Landlock (ABI" if LANDLOCK else "not isolated"), filesystem
+        secret = submission_dir.parent.parent / "secret" / "hidden_test.py"
+        assert p.read(str(secret)).startswith("DENIED" if LANDLOCK else "READ")
         with pytest.raises(errors.WorkerDied, match="exit code 5"):
             p.exit_with(5)
         with pytest.raises(errors.WorkerDied, match="took longer than 3 s"):
@@ -725,6 +728,52 @@ def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
         assert p.double(3.0) == 6.0
     finally:
         session.close()
+
+
+def _landlock_abi() -> int:
+    if not sys.platform.startswith("linux"):
+        return 0
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return max(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)), 0)  # LANDLOCK_CREATE_RULESET_VERSION
+
+
+LANDLOCK = _landlock_abi()
+
+
+@pytest.mark.skipif(not LANDLOCK, reason="Landlock needs Linux 5.13 or later, enabled in the kernel")
+def test_without_namespaces_landlock_still_hides_the_machine(submission_dir, tmp_path, monkeypatch):
+    """Where the kernel or a container refuses every namespace (Docker's default seccomp profile,
+    as in a Gradescope container), the course, the hidden tests and other students' work stay out
+    of reach: only the Python installation, system folders and the worker's own folder open."""
+    site = tmp_path / "no-namespaces"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import autograder.sandbox as sandbox\nsandbox._unshare = lambda is_root: set()  # as if refused\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    secret = submission_dir.parent.parent / "secret" / "hidden_test.py"
+    bob = submission_dir.parent / "bob" / "mod.py"
+    launcher = ForkLauncher()  # a fresh server, started with the refusal above
+    try:
+        session = Session(submission_dir, ["mod"], LIMITS, [str(submission_dir.parent), str(secret.parent)], "fork")
+        session.launcher = launcher
+        proxy = SubmissionProxy(session, ["mod"], LIMITS)
+        proxy.new_test(LIMITS)
+        assert proxy.double(np.arange(3.0)).tolist() == [0.0, 2.0, 4.0]  # numpy, from the installation
+        filesystem = session.isolation["filesystem"]
+        assert filesystem.startswith(f"Landlock (ABI {LANDLOCK}): only system folders") and "[not isolated (no mount" \
+            in filesystem, filesystem
+        assert secret.read_text() == "ANSWER = 42\n"  # the judge can read it
+        for path in (secret, bob, f"/proc/{os.getpid()}/root{secret}", Path(sys.prefix).parent / "pyproject.toml"):
+            assert proxy.read(str(path)) in ("DENIED:PermissionError", "DENIED:FileNotFoundError"), path
+        assert proxy.write(str(tmp_path / "forged.json")).startswith("DENIED")
+        assert proxy.write("own.txt") == "WROTE" and proxy.read("own.txt") == "READ:forged"
+        if LANDLOCK >= 6:
+            assert proxy.signal_outside(os.getpid()).startswith("DENIED")
+        session.close()
+    finally:
+        launcher.shutdown()
 
 
 def test_spawned_workers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch):
