@@ -373,7 +373,7 @@ def _write_class_report(out_dir: Path, docs: list[dict], course: Path, a) -> Pat
 def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, seed_per_student: bool,
             unpack_dir: Path | None, course: str | None) -> None:
     """Grade the shipped sample submissions of every assignment (or of NAMES) and print the gradebooks."""
-    from .samples import SampleError, check_expectations, load_expectations, unpack_samples
+    from .samples import SampleError, check_expectations, load_expectations, sample_names, unpack_samples
 
     root = _course(course)
     known = list_assignments(root)
@@ -383,9 +383,10 @@ def samples(names: tuple[str, ...], out_dir: Path, jobs: int, seed: int | None, 
         sys.exit(2)
     if unpack_dir is not None:
         for name in names or known:
-            with _said_plainly(SampleError):
-                folder = unpack_samples(solution_assignment(root, name), unpack_dir / name)
-            out.print(f"{name}: {len(list(folder.iterdir()))} samples in {folder.resolve()}")
+            a = solution_assignment(root, name)
+            with _said_plainly(SampleError, OSError):
+                folder = unpack_samples(a, unpack_dir / name)
+            out.print(f"{name}: {len(sample_names(a))} samples in {folder.resolve()}")
         return
     seed = _batch_seed(seed, seed_per_student, out_dir)
     problems = []
@@ -628,7 +629,7 @@ def release(names: tuple[str, ...], check_only: bool, course: str | None) -> Non
 @click.option("--seeds", type=click.IntRange(min=1), default=20, show_default=True,
               help="grade every submission under this many seeds, SEED, SEED + 1, ...")
 @click.option("--samples", is_flag=False, flag_value="*", default=None, metavar="[GLOB]",
-              help="also the shipped samples (those whose folder names match GLOB): their verdicts must not "
+              help="also the shipped samples (those whose names match GLOB): their verdicts must not "
                    "flip either")
 @click.option("--course", help="the course folder (default: found from here)")
 @click.option("--verbose", "-v", is_flag=True,
@@ -638,10 +639,11 @@ def validate(assignment: str, jobs: int, seed: int, seeds: int, samples: str | N
              verbose: bool) -> None:
     """Prove the hidden tests: reference scores 100%, stub 0, every catalogued mistake caught and named,
     and no test's verdict changes with the seed. A row that is not as expected says why."""
+    from .release import ReleaseError
     from .samples import SampleError
     from .validate import validate_assignment
 
-    with _said_plainly(SampleError):
+    with _said_plainly(SampleError, ReleaseError, FileNotFoundError):
         report_, ok = validate_assignment(_course(course), assignment, jobs=jobs, seed=seed, seeds=seeds,
                                           samples=samples, verbose=verbose)
     out.print(report_)

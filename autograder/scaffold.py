@@ -197,7 +197,8 @@ def mistakes_source(name: str, title: str) -> str:
 
 
 def sample_source(name: str, title: str, target: str, body: str) -> str:
-    """A student's submission: the reference with one function's body wrong."""
+    """A student's submission: the reference with one function's body wrong. Its solution markers
+    stay (a student's file has none, and grading ignores them) so that its patch shows that body alone."""
     forward = body if target == "leaky_relu_forward" else FORWARD_BODY
     backward = body if target == "leaky_relu_backward" else BACKWARD_BODY
     return _fill(MODULE_DOC, name, title) + FORWARD_DEF + _marked(forward) + BACKWARD_DEF + _marked(backward)

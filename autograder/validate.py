@@ -29,7 +29,7 @@ from .grade import GradeTask, run_tasks
 from .ingest import Submission, discover
 from .mistakes import Mistake, load_catalogue
 from .release import strip_solutions
-from .samples import sample_names, unpack_samples
+from .samples import SampleError, sample_names, unpack_samples
 
 
 def variant_source(source: str, attr: str, variant) -> str:
@@ -95,6 +95,8 @@ class Graded:
             good = all(d["score"] == 0 for d in self.docs)
             return ("zero" if good else "STUB EARNS POINTS"), good
         if self.kind == "sample":
+            if len(self.docs) == 1:
+                return "graded under one seed (--seeds 2 or more compares its verdicts)", True
             return "same verdicts under every seed", True  # flips() says otherwise where they differ
         caught = all(d["score"] < d["max_score"] for d in self.docs)
         named = all(self.mistake.name in d.get("mistakes", []) for d in self.docs)
@@ -162,7 +164,7 @@ class Graded:
 def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, seeds: int = 1,
                         samples: str | None = None, verbose: bool = False) -> tuple[Group, bool]:
     """Grade the reference, the stub and every catalogued mistake (and the shipped samples whose
-    folder names match the glob ``samples``) under the seeds ``seed`` ... ``seed + seeds - 1``.
+    names match the glob ``samples``) under the seeds ``seed`` ... ``seed + seeds - 1``.
     Passes when the reference gets full marks, the stub zero, every mistake loses points and is
     named, under every seed, and no test's verdict on any of them changes with the seed.
     Each row that is not as expected shows why (its failing tests' messages); ``verbose``: every row."""
@@ -176,6 +178,10 @@ def validate_assignment(course: Path, name: str, jobs: int = 0, seed: int = 0, s
         subs = [Submission(student, root / "subs" / student) for student in plan]
         if samples is not None:
             chosen = [n for n in sample_names(a) if fnmatch.fnmatch(n, samples) and n not in plan]
+            if not chosen:
+                raise SampleError(f"no sample of {name} matches {samples!r} (there are: "
+                                  f"{', '.join(n for n in sample_names(a) if n not in plan)}; the reference, the "
+                                  "stub and the catalogued mistakes are validated without --samples)")
             found = discover(unpack_samples(a, root / "sample-files", chosen), root / "samples", a.modules, "folders")
             subs += [sub for sub in found if sub.folder and not sub.problem]
         # Submission by submission, every seed: one judge run each (a pool process keeps pytest,

@@ -16,14 +16,16 @@ from click.testing import CliRunner
 from autograder.cli import main
 from autograder.config import list_assignments, solution_assignment
 from autograder.release import strip_solutions
-from autograder.samples import (PATCH_SUFFIX, SampleError, make_patch, sample_files, sample_names,
-                                unpack_samples)
+from autograder.samples import (MADE_FROM_THE_SOLUTION, PATCH_SUFFIX, SampleError, make_patch, patch_base,
+                                sample_files, sample_names, unpack_samples)
 
 COURSE = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = list_assignments(COURSE)
 # A sample stored whole must be more than a small change of another one: at least this many
 # changed lines from every other sample, or a third of its own lines, whichever is less.
 FOLDER_SAMPLE_MIN_CHANGE = 40
+# A wrong sample is a patch a reader takes in at a glance (the longest shipped one: 36 lines).
+WRONG_SAMPLE_MAX_CHANGE = 40
 
 MODULE = '''"""A tiny module."""
 import numpy as np
@@ -50,7 +52,7 @@ def changed_lines(old: dict[str, bytes], new: dict[str, bytes]) -> int:
         a = old.get(name, b"").decode().splitlines()
         b = new.get(name, b"").decode().splitlines()
         count += sum(1 for line in difflib.unified_diff(a, b, lineterm="", n=0)
-                     if line[:1] in "+-" and not line.startswith(("+++", "---")))
+                     if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
     return count
 
 
@@ -85,16 +87,16 @@ def test_reference_and_stub_are_made_from_the_solution(name):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_wrong_sample_is_a_short_patch(name):
     """A reader sees the mistake in a few lines: each wrong-* sample is a patch that applies and
-    changes at most 40 lines of its base (one assignment's longest today: 36)."""
+    changes at most WRONG_SAMPLE_MAX_CHANGE lines of its base."""
     a = solution_assignment(COURSE, name)
     wrong = [n for n in sample_names(a) if n.startswith("wrong-")]
     assert len(wrong) >= 3
     for sample in wrong:
         patch = a.samples_dir / f"{sample}{PATCH_SUFFIX}"
         assert patch.is_file(), f"{sample} is stored whole: store it as a patch of its base"
-        base = next(line[4:].split("/")[0] for line in patch.read_text().splitlines() if line.startswith("--- "))
+        base = patch_base(patch)
         changed = changed_lines(sample_files(a, base), sample_files(a, sample))
-        assert 0 < changed <= 40, (sample, base, changed)
+        assert 0 < changed <= WRONG_SAMPLE_MAX_CHANGE, (sample, base, changed)
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
@@ -103,7 +105,7 @@ def test_no_sample_is_stored_whole_that_is_a_small_change_of_another(name):
     a = solution_assignment(COURSE, name)
     whole = [n for n in sample_names(a) if not (a.samples_dir / f"{n}{PATCH_SUFFIX}").is_file()]
     files = {n: sample_files(a, n) for n in whole}
-    for sample in whole[2:]:
+    for sample in (n for n in whole if n not in MADE_FROM_THE_SOLUTION):
         own = sum(len(data.splitlines()) for data in files[sample].values())
         for other in whole:
             if other != sample:
@@ -161,8 +163,9 @@ def test_a_patch_whose_lines_changed_in_its_base_says_where_and_what_to_do(tiny)
     with pytest.raises(SampleError) as caught:
         sample_files(tiny, "wrong-triple")
     message = str(caught.value)
-    assert "wrong-triple.patch" in message and "line 15 of reference/tiny.py no longer applies" in message
-    assert "autograder samples NAME --unpack DIR" in message and "diff -ru" in message
+    assert ("wrong-triple.patch: the lines of its change at line 15 (`return 3 * x`) of reference/tiny.py are no "
+            "longer there as the patch has them") in message
+    assert "autograder samples tiny --unpack DIR" in message and "diff -ru reference wrong-triple" in message
 
 
 def test_a_patch_may_start_from_another_sample_and_diff_output_applies(tiny, tmp_path):
@@ -185,7 +188,7 @@ def test_a_patch_may_start_from_another_sample_and_diff_output_applies(tiny, tmp
 @pytest.mark.parametrize("stored, message", [
     ("reference-folder", "the reference sample is made from the solution and is never stored; delete it"),
     ("doubled", "wrong-x is both a folder and a patch; keep one"),
-    ("unknown-base", "no sample 'correct-gone'"),
+    ("unknown-base", "its '---' lines start from 'correct-gone/tiny.py', and 'correct-gone' is no sample"),
     ("not-a-diff", "no '--- <sample>/<file>' line: is it a unified diff (diff -ru)?"),
     ("other-file", "the sample 'reference' has no file other.py"),
 ])
@@ -217,7 +220,7 @@ def test_the_samples_command_says_why_a_sample_cannot_be_made(tiny):
     result = subprocess.run([sys.executable, "-m", "autograder.cli", "samples", "tiny", "--course", str(course),
                              "--out", str(course / "out")], capture_output=True, text=True, cwd=course)
     assert result.returncode == 1
-    assert "wrong-triple.patch: its change at line 15 of reference/tiny.py no longer applies" in result.stderr
+    assert "wrong-triple.patch: the lines of its change at line 15 (`return 3 * x`)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -227,3 +230,86 @@ def test_a_file_without_a_last_newline_survives_the_round_trip(tiny, old, new):
     store(tiny, "wrong-end", new)
     assert "\\ No newline at end of file" in (tiny.samples_dir / "wrong-end.patch").read_text()
     assert sample_files(tiny, "wrong-end")["tiny.py"].decode() == new
+
+
+def test_a_hunk_whose_lines_occur_twice_is_refused_not_guessed(tiny, tmp_path):
+    """Two functions with the same body: nothing in three lines of context says which one the
+    patch changes, and the sample must not silently get the other one wrong. More context does."""
+    body = "".join(f"    h = h {op} {k}\n" for k, op in enumerate("+*-/+*", 1))
+    twins = f"def f(h):\n{body}    return h\n\n\ndef g(h):\n{body}    return h\n"
+    (tiny.folder / "tiny.py").write_text(twins)
+    wrong = twins[::-1].replace("4 / h = h", "4 * h = h", 1)[::-1]  # in g
+    store(tiny, "wrong-g", wrong)
+    with pytest.raises(SampleError, match=r"occur 2 times \(at lines 2, 12\): nothing says which one"):
+        sample_files(tiny, "wrong-g")
+    unpacked = unpack_samples(tiny, tmp_path / "unpacked", ["reference"])
+    (unpacked / "wrong-g").mkdir()
+    (unpacked / "wrong-g" / "tiny.py").write_text(wrong)
+    diff = subprocess.run("diff -ru -U8 reference wrong-g", shell=True, cwd=unpacked, capture_output=True, text=True)
+    (tiny.samples_dir / "wrong-g.patch").write_text(diff.stdout)
+    assert sample_files(tiny, "wrong-g")["tiny.py"].decode() == wrong
+
+
+@pytest.mark.parametrize("flags, message", [
+    ("-U0", "has no lines of context, so nothing says where it goes"),
+    ("-ruN", "cannot add or drop one"),
+])
+def test_patches_that_cannot_be_placed_or_that_add_a_file_are_refused(tiny, tmp_path, flags, message):
+    unpacked = unpack_samples(tiny, tmp_path / "unpacked")
+    work = unpacked / "wrong-x"
+    work.mkdir()
+    text = MODULE.replace("    ### END SOLUTION\n", "    ### END SOLUTION\n    print('added')\n", 1)
+    (work / "tiny.py").write_text(text)
+    if flags == "-ruN":
+        (work / "helper.py").write_text("x = 1\n")
+        flags = "-ru"  # "Only in wrong-x: helper.py"
+    diff = subprocess.run(f"diff {flags} reference wrong-x", shell=True, cwd=unpacked, capture_output=True, text=True)
+    (tiny.samples_dir / "wrong-x.patch").write_text(diff.stdout)
+    with pytest.raises(SampleError, match=message):
+        sample_files(tiny, "wrong-x")
+
+
+def test_line_endings_and_form_feeds_survive_as_diff_writes_them(tiny, tmp_path):
+    crlf = MODULE.replace("\n", "\r\n").replace("    ### BEGIN", "    # \f section\r\n    ### BEGIN", 1)
+    (tiny.folder / "tiny.py").write_bytes(crlf.encode())
+    wrong = crlf.replace("return 2 * x", "return 2 + x")
+    store(tiny, "wrong-crlf", wrong)
+    assert sample_files(tiny, "wrong-crlf")["tiny.py"] == wrong.encode()
+
+
+def test_unpack_writes_every_sample_it_can_and_names_each_one_it_cannot(tiny, tmp_path):
+    store(tiny, "wrong-double", MODULE.replace("return 2 * x", "return 2 + x"))
+    store(tiny, "wrong-triple", MODULE.replace("return 3 * x", "return 3 + x"))
+    store(tiny, "wrong-zero", MODULE.replace("return 3 * x", "return 0 * x"))
+    (tiny.folder / "tiny.py").write_text(MODULE.replace("return 3 * x", "return x * 3"))
+    with pytest.raises(SampleError) as caught:
+        unpack_samples(tiny, tmp_path / "out")
+    assert [line.split(": ")[0].rsplit("/", 1)[1] for line in str(caught.value).splitlines()] == [
+        "wrong-triple.patch", "wrong-zero.patch"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["reference", "stub", "wrong-double"]
+
+
+@pytest.mark.parametrize("broken, message", [
+    ("reversed", "its '---' lines name wrong-x itself: is the diff reversed?"),
+    ("module missing", "solutions/tiny/tiny.py"),
+    ("markers unclosed", "BEGIN SOLUTION"),
+    ("not utf-8", "wrong-x.patch is not UTF-8 text"),
+])
+def test_the_samples_command_says_plainly_what_is_wrong(tiny, broken, message):
+    course = tiny.folder.parent.parent
+    if broken == "reversed":
+        (tiny.samples_dir / "wrong-x.patch").write_text(make_patch(
+            "wrong-x", {"tiny.py": MODULE.replace("2 * x", "2 + x").encode()}, "reference", {"tiny.py": MODULE.encode()}))
+    elif broken == "module missing":
+        (tiny.folder / "tiny.py").unlink()
+    elif broken == "markers unclosed":
+        (tiny.folder / "tiny.py").write_text(MODULE.replace("    ### END SOLUTION\n", "", 1))
+    else:
+        (tiny.samples_dir / "wrong-x.patch").write_bytes("--- reference/tiny.py\n+++ wrong-x/tiny.py\n# caf\xe9\n"
+                                                         .encode("latin-1"))
+    for args in (["samples", "tiny"], ["samples", "tiny", "--unpack", str(course / "unpacked")],
+                 ["validate", "tiny", "--seeds", "1", "--samples"]):
+        result = subprocess.run([sys.executable, "-m", "autograder.cli", *args, "--course", str(course)],
+                                capture_output=True, text=True, cwd=course, timeout=120)
+        assert result.returncode == 1 and message in result.stderr, (args, result.stderr[-2000:])
+        assert "Traceback" not in result.stderr, args

@@ -133,7 +133,7 @@ def test_the_samples_rules(course):
     # Each wrong sample is the reference with one solution block changed: a short patch.
     for student in wrong:
         changed = [line for line in (a.samples_dir / f"{student}.patch").read_text().splitlines()
-                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+                   if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
         assert 0 < len(changed) <= 8, (student, changed)
 
 
