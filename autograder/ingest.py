@@ -51,8 +51,8 @@ MAX_NAME_BYTES = 100  # a student id longer than this gets a shortened file name
 CLASS_ARCHIVE_SCALE = 100  # a whole class's zip may hold this many submissions' worth of files and bytes
 MAX_LISTED = 20  # ignored files listed in a student's result; the rest are counted in a note
 # Top-level names of a download that are nobody's submission and are passed over without a word: what an
-# operating system leaves (hidden names are passed over too) and the shipped samples' expectations file.
-JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini", "expected.toml"}
+# operating system leaves (hidden names are passed over too).
+JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini"}
 UTF8_FLAG = 0x800  # a zip member's general purpose bit 11: its name is UTF-8
 
 log = logging.getLogger(__name__)  # loose files of a download that are not graded: a warning line for the TA
