@@ -398,9 +398,10 @@ class SpawnLauncher:
         proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", "--connect", f"127.0.0.1:{listener.getsockname()[1]}",
              "--token", token, "--limits", json.dumps(limits.as_dict()), "--workdir", workdir,
-             "--helpers", json.dumps([list(h) for h in helpers])],
+             "--helpers", json.dumps([list(h) for h in helpers]), "--hide", json.dumps(hide)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env=worker_env(),
+            cwd="/",  # `python -m` puts the working folder on sys.path: not the TA's (the course)
         )
         try:
             while True:

@@ -338,15 +338,19 @@ LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 4
 LANDLOCK_RULE_PATH_BENEATH = 1
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_READ = 0b1101  # EXECUTE, READ_FILE, READ_DIR
+LANDLOCK_READ_DIR = 0b1000
+LANDLOCK_DEVICE = 0b0110 | (1 << 14)  # READ_FILE, WRITE_FILE, TRUNCATE (open(os.devnull, "w")): no new node
+LANDLOCK_MAKE_DEVICE = (1 << 6) | (1 << 11)  # MAKE_CHAR, MAKE_BLOCK: never, not even in its own folder
 LANDLOCK_HANDLED = {1: (1 << 13) - 1, 2: (1 << 14) - 1}  # by ABI: 13 rights, then REFER; 3+: TRUNCATE too
+LANDLOCK_TCP = 0b11  # ABI 4: bind and connect, denied (a spawned worker has no seccomp filter)
 LANDLOCK_SCOPED = 0b11  # ABI 6: no signal to and no abstract socket of a process outside the domain
 PR_SET_NO_NEW_PRIVS = 38
 
 
 def _landlock(workdir: str, hide: list[str]) -> str:
     """Let this process (and what it starts) read only the system folders, the Python installation
-    and /proc, and write only `workdir` and /dev; never anything at or above a folder in `hide`.
-    Returns the isolation record's words for it; raises OSError where Landlock is unavailable."""
+    and /proc, write only `workdir`, and open only the usual devices; nothing at, above or inside a
+    folder in `hide`. Returns the isolation record's words; raises OSError where Landlock is unavailable."""
     if not sys.platform.startswith("linux"):
         raise OSError(errno.ENOSYS, "Landlock is Linux's")
     libc = _lib()
@@ -356,15 +360,26 @@ def _landlock(workdir: str, hide: list[str]) -> str:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     handled = LANDLOCK_HANDLED.get(abi, (1 << 15) - 1)
-    attr = struct.pack("=QQQ", handled, 0, LANDLOCK_SCOPED) if abi >= 6 else struct.pack("=Q", handled)
+    fields = (handled, LANDLOCK_TCP if abi >= 4 else 0, LANDLOCK_SCOPED if abi >= 6 else 0)
+    attr = struct.pack("=QQQ", *fields) if abi >= 6 else struct.pack("=QQ", *fields[:2]) if abi >= 4 \
+        else struct.pack("=Q", handled)
     ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, ctypes.c_char_p(attr), ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     _check(0 if ruleset >= 0 else -1, "landlock_create_ruleset")
-    hidden = [os.path.realpath(h) for h in hide]
-    readable = [p for p in (*SYSTEM_DIRS, "/proc", *_python_paths())
-                if not any(h == p or h.startswith(p.rstrip(os.sep) + os.sep) for h in hidden)]
+    hidden = [os.path.realpath(h).rstrip(os.sep) for h in hide]
+
+    def clear(path: str) -> bool:  # holds no hidden folder and lies in none
+        p = path.rstrip(os.sep)
+        return not any(h == p or h.startswith(p + os.sep) or p.startswith(h + os.sep) for h in hidden)
+
+    rules = [(p, LANDLOCK_READ) for p in (*SYSTEM_DIRS, "/proc", *_python_paths()) if clear(p)]
+    # The devices a private /dev would hold (no /dev/shm: the grader's own semaphores live there).
+    devices = [f"/dev/{n}" for n in DEVICES] + sorted(glob.glob("/dev/*"))
+    rules += [(d, (LANDLOCK_DEVICE | (LANDLOCK_READ_DIR if os.path.isdir(d) else 0)) & handled)
+              for d in devices if d[5:] in DEVICES or d[5:].startswith(GPU_DEVICES)]
+    rules.append((workdir, handled & ~LANDLOCK_MAKE_DEVICE))
     try:
-        for path, access in [(p, LANDLOCK_READ) for p in readable] + [("/dev", handled), (workdir, handled)]:
-            if not os.path.isdir(path):
+        for path, access in rules:
+            if not os.path.exists(path):
                 continue
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
@@ -378,7 +393,8 @@ def _landlock(workdir: str, hide: list[str]) -> str:
     finally:
         os.close(ruleset)
     return (f"Landlock (ABI {abi}): only system folders, the Python installation and /proc can be read, "
-            "only its own folder and /dev written" + ("; no signal to a process outside" if abi >= 6 else ""))
+            "only its own folder written, only the usual devices opened"
+            + ("; no TCP" if abi >= 4 else "") + ("; no signal to a process outside" if abi >= 6 else ""))
 
 
 def lock_down(record: dict, cpus: list[int] | None) -> None:
@@ -388,7 +404,9 @@ def lock_down(record: dict, cpus: list[int] | None) -> None:
     Apart from ``enter`` so that a spare worker, which runs no student code until its files
     come, warms up on every CPU and not on its future judge's."""
     _share_cpus(cpus)
-    record["syscalls"] = _seccomp()
+    grader_files_in_reach = not (record["user"].startswith("unprivileged uid")
+                                 or record["filesystem"].startswith("private root"))
+    record["syscalls"] = _seccomp(_METADATA_SYSCALLS if grader_files_in_reach else ())
     if record.get("network") == "not isolated" and record["syscalls"].startswith("seccomp"):
         record["network"] = "IP sockets denied by seccomp"
 
@@ -730,12 +748,12 @@ def _fallback_workdir(plan: Plan, owner: int | None) -> str:
     return workdir
 
 
-def enter_spawned(workdir: str, files: dict[str, bytes]) -> tuple[str, str]:
+def enter_spawned(workdir: str, files: dict[str, bytes], hide: list[str]) -> tuple[str, str]:
     """The spawned-worker fallback: a private working copy (made and removed by the judge), and
     on Linux Landlock's allow-list. Returns the folder and what the record says of the file system."""
     place_files(workdir, files)
     os.chdir(workdir)
-    return workdir, _hide_with_landlock(workdir, [], "not isolated")
+    return workdir, _hide_with_landlock(workdir, hide, "not isolated")
 
 
 def spawned_rlimits(limits: Limits) -> dict[str, str]:
@@ -931,6 +949,13 @@ def _vm_size() -> int:
     return 0
 
 
+# Where the worker runs as the grader's own user (no uid of its own, no private root), Landlock
+# cannot stop it changing the metadata of the grader's files: modes (chmod 0 on a classmate's staged
+# copy zeroes that grade), owners, times and extended attributes.
+_METADATA_SYSCALLS = (
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown", "utime", "utimes",
+    "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+)
 _DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root",
     "chroot", "unshare", "setns", "kexec_load", "init_module", "finit_module",
@@ -947,7 +972,7 @@ AF_UNIX = 1
 TIOCSTI = 0x5412  # pushes characters into a terminal's input
 
 
-def _seccomp() -> str:
+def _seccomp(also_denied: tuple[str, ...] = ()) -> str:
     try:
         import pyseccomp as seccomp
     except Exception:  # missing module, or libseccomp missing underneath it
@@ -955,7 +980,7 @@ def _seccomp() -> str:
     try:
         filt = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
         deny = seccomp.ERRNO(errno.EPERM)
-        for name in _DENIED_SYSCALLS:
+        for name in _DENIED_SYSCALLS + also_denied:
             try:
                 filt.add_rule(deny, name)
             except Exception:
@@ -973,7 +998,8 @@ def _seccomp() -> str:
     except Exception as exc:
         return f"no seccomp filter ({exc})"
     return ("seccomp: ptrace, mount (old and new API), unshare, setns, new namespaces through clone, clone3, "
-            "io_uring, bpf, CPU re-pinning, terminal input injection and every socket but AF_UNIX denied")
+            "io_uring, bpf, CPU re-pinning, terminal input injection and every socket but AF_UNIX denied"
+            + ("; and changes of files' modes, owners, times and attributes" if also_denied else ""))
 
 
 def _clean_env(workdir: str) -> dict[str, str]:

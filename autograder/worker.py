@@ -329,7 +329,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limits", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--helpers", default="[]")  # [[module name, file], ...]: the exercise's (autograder.helpers)
+    parser.add_argument("--hide", default="[]")  # folders the worker must not see
     args = parser.parse_args(argv)
+    if sys.path and os.path.realpath(sys.path[0]) == os.path.realpath(os.getcwd()):
+        sys.path.pop(0)  # put there by `python -m`: the folder it was started in is no worker's business
     host, port = args.connect.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)))
     sock.sendall(args.token.encode() + b"\n")
@@ -342,7 +345,8 @@ def main(argv: list[str] | None = None) -> None:
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:
         raise SystemExit("expected the submission's files first")
-    workdir, filesystem = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]))
+    workdir, filesystem = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]),
+                                                json.loads(args.hide))
     modules = [str(m) for m in msg.get("modules", [])]
     why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
     record = {"process": f"spawned worker{why}", "filesystem": filesystem,

@@ -709,8 +709,10 @@ def test_inputs_travel_as_copies_and_mutation_is_observed(student):
     assert seen.aliases == [""]  # the result is the argument itself
 
 
-def test_spawn_mode_serves_calls_and_contains_failures(submission_dir):
-    """The fallback for platforms without fork: slower to start, same contract."""
+def test_spawn_mode_serves_calls_and_contains_failures(submission_dir, monkeypatch):
+    """The fallback for platforms without fork: slower to start, same contract. Started from the
+    folder that holds the secret, as a TA starts it from the course: that folder stays out of reach."""
+    monkeypatch.chdir(submission_dir.parent.parent)
     session = Session(submission_dir, ["mod"], LIMITS, [], "spawn")
     p = SubmissionProxy(session, ["mod"], LIMITS)
     p.new_test(LIMITS)
@@ -768,12 +770,43 @@ def test_without_namespaces_landlock_still_hides_the_machine(submission_dir, tmp
         for path in (secret, bob, f"/proc/{os.getpid()}/root{secret}", Path(sys.prefix).parent / "pyproject.toml"):
             assert proxy.read(str(path)) in ("DENIED:PermissionError", "DENIED:FileNotFoundError"), path
         assert proxy.write(str(tmp_path / "forged.json")).startswith("DENIED")
+        assert proxy.write("/dev/shm/autograder-forged").startswith("DENIED")  # the grader's semaphores live there
+        assert proxy.write("/dev/null") == "WROTE"
         assert proxy.write("own.txt") == "WROTE" and proxy.read("own.txt") == "READ:forged"
         if LANDLOCK >= 6:
             assert proxy.signal_outside(os.getpid()).startswith("DENIED")
         session.close()
     finally:
         launcher.shutdown()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_where_the_worker_shares_the_graders_uid_file_metadata_stays_as_it_is(tmp_path):
+    """A worker with the grader's own uid and no private root could chmod 0 a classmate's staged
+    copy (which zeroes that grade) or the course: the seccomp filter then denies such changes."""
+    pytest.importorskip("pyseccomp")
+    from autograder import sandbox
+
+    staged = tmp_path / "bob.py"
+    staged.write_text("x = 1\n")
+    pid = os.fork()
+    if pid == 0:  # the filter is for good: only in a child
+        code = 9
+        try:
+            assert "changes of files' modes" in sandbox._seccomp(sandbox._METADATA_SYSCALLS)
+            code = 0
+            for change in (lambda: os.chmod(staged, 0), lambda: os.utime(staged, (0, 0)),
+                           lambda: os.chown(staged, os.getuid(), os.getgid())):
+                try:
+                    change()
+                    code += 1
+                except PermissionError:
+                    pass
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert staged.stat().st_mode & 0o777 and staged.stat().st_mtime > 0
 
 
 def test_spawned_workers_leave_no_folder_behind(submission_dir, tmp_path, monkeypatch):
