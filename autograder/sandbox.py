@@ -748,21 +748,34 @@ def _fallback_workdir(plan: Plan, owner: int | None) -> str:
     return workdir
 
 
-def enter_spawned(workdir: str, files: dict[str, bytes], hide: list[str]) -> tuple[str, str]:
-    """The spawned-worker fallback: a private working copy (made and removed by the judge), and
-    on Linux Landlock's allow-list. Returns the folder and what the record says of the file system."""
+def enter_spawned(workdir: str, files: dict[str, bytes], hide: list[str]) -> dict[str, str]:
+    """The spawned-worker fallback: a private working copy (made and removed by the judge), on
+    Linux Landlock's allow-list, and when root a uid of its own. Returns the record's words for them."""
     place_files(workdir, files)
     os.chdir(workdir)
-    return workdir, _hide_with_landlock(workdir, hide, "not isolated")
+    filesystem = _hide_with_landlock(workdir, hide, "not isolated")  # as root: it opens the rules' folders
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return {"filesystem": filesystem, "user": "same user as the grader"}
+    closed = [a for a in _ancestors(workdir) if not os.stat(a).st_mode & 0o001]
+    if closed:  # another uid could not reach its own files
+        return {"filesystem": filesystem, "user": f"root, as the grader ({closed[-1]} is closed to other users)"}
+    uid = UID_BASE + os.getpid()
+    for folder, _, names in os.walk(workdir):
+        for path in (folder, *(os.path.join(folder, n) for n in names)):
+            os.chown(path, uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    return {"filesystem": filesystem, "user": f"unprivileged uid {uid}"}
 
 
-def spawned_rlimits(limits: Limits) -> dict[str, str]:
+def spawned_rlimits(limits: Limits, uid_is_own: bool) -> dict[str, str]:
     if resource is None:
         return {k: "not enforced on this platform" for k in ("cpu", "file_size", "memory", "processes")} | {
             "output": f"{limits.output_bytes} bytes, counted by the judge",
             "wall_time": f"{limits.call_seconds:g} s per call, enforced by the judge",
         }
-    return _rlimits(limits, {}, uid_is_own=False) | {"gpu": cap_gpu_memory(limits) or "none on this machine"}
+    return _rlimits(limits, {}, uid_is_own=uid_is_own) | {"gpu": cap_gpu_memory(limits) or "none on this machine"}
 
 
 MEMORY_WATCHED = "resident memory watched by the judge"

@@ -345,13 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:
         raise SystemExit("expected the submission's files first")
-    workdir, filesystem = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]),
-                                                json.loads(args.hide))
+    entered = sandbox.enter_spawned(args.workdir, wire.unpack_files(msg.get("files"), buffers[0]), json.loads(args.hide))
+    workdir = args.workdir
     modules = [str(m) for m in msg.get("modules", [])]
     why = "" if sys.platform.startswith("linux") else f" (no fork server on {sys.platform})"
-    record = {"process": f"spawned worker{why}", "filesystem": filesystem,
-              "network": "not isolated", "user": "same user as the grader"}
-    record.update(sandbox.spawned_rlimits(limits))
+    record = {"process": f"spawned worker{why}", "network": "not isolated", **entered}
+    record.update(sandbox.spawned_rlimits(limits, uid_is_own=entered["user"].startswith("unprivileged uid")))
     sys.stdin = io.StringIO()
     wire.send(sock, {"op": "ready", "isolation": record, "pid": os.getpid()})
     Worker(sock, modules, workdir, limits.cpu_seconds, reader).serve()

@@ -723,6 +723,9 @@ def test_spawn_mode_serves_calls_and_contains_failures(submission_dir, monkeypat
         assert filesystem.startswith("Landlock (ABI" if LANDLOCK else "not isolated"), filesystem
         secret = submission_dir.parent.parent / "secret" / "hidden_test.py"
         assert p.read(str(secret)).startswith("DENIED" if LANDLOCK else "READ")
+        if os.geteuid() == 0:  # a root grader's spawned worker drops to a uid of its own
+            assert session.isolation["user"].startswith("unprivileged uid"), session.isolation
+            assert p.ids()[0] >= 1_000_000
         with pytest.raises(errors.WorkerDied, match="exit code 5"):
             p.exit_with(5)
         with pytest.raises(errors.WorkerDied, match="took longer than 3 s"):
