@@ -26,7 +26,6 @@ import base64
 import html
 import io
 import itertools
-import os
 import posixpath
 import stat
 import statistics
@@ -37,7 +36,7 @@ from pathlib import Path
 
 from .config import Assignment
 from .ingest import file_name, printable
-from .report import GRADED, GRADER_ERROR, UNGRADABLE, groups
+from .report import GRADED, GRADER_ERROR, UNGRADABLE, groups, replaced_whole
 
 REPORT_NAME = "report.html"
 # A pair is listed when one student's remaining code (after the boilerplate is removed) is at
@@ -796,7 +795,6 @@ def write_class_report(out_dir: Path, docs: list[dict], assignment: Assignment, 
     out_dir = Path(out_dir)
     page = render_class_report(out_dir, docs, assignment, reference_dir, stub_dir, threshold)
     path = out_dir / REPORT_NAME
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
+    with replaced_whole(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path

@@ -497,7 +497,6 @@ def export_grades(platform: str, source: str, out_file: Path | None, points: flo
     from datetime import datetime, timezone
 
     from .export import ExportRefused, canvas_csv, moodle_csv
-    from .ingest import printable
 
     if platform in ("gradescope", "student"):
         _ship(platform, source, out_file, seed, not no_canary, course)
@@ -521,8 +520,7 @@ def export_grades(platform: str, source: str, out_file: Path | None, points: flo
             done = moodle_csv(docs, out_file, points=points, modified=datetime.fromtimestamp(graded, timezone.utc),
                               comments=not no_comments)
     out.print(f"{platform}: {len(done.written)} grade(s) written to {done.path.resolve()}", markup=False)
-    for student, why in done.left_out:
-        err.print(Text(f"left out: {printable(student)}: {why}", style="yellow"))
+    _say_left_out(done.left_out)
     if platform == "canvas" and not assignment_column:
         err.print(Text(f"note: the column is named {column!r}; Canvas matches it to the assignment of that title, "
                        "or makes a new assignment. Pass --assignment-column with the header your Canvas "
@@ -564,7 +562,6 @@ def _ship(platform: str, name: str, out_file: Path | None, seed: int | None, can
 
 def _export_nbgrader(results_dir: Path, gradebook: str | None, assignment: str | None) -> None:
     from .export import ExportRefused, nbgrader_gradebook
-    from .ingest import printable
 
     if not gradebook:
         raise click.UsageError("export nbgrader needs --gradebook URL (e.g. sqlite:///course/gradebook.db)")
@@ -574,7 +571,14 @@ def _export_nbgrader(results_dir: Path, gradebook: str | None, assignment: str |
         done = nbgrader_gradebook(docs, gradebook, assignment)
     out.print(f"nbgrader: {len(done.written)} score(s) written to {gradebook} (assignment {assignment!r}, "
               "notebook 'autograder', grade cell 'autograder')", markup=False)
-    for student, why in done.left_out:
+    _say_left_out(done.left_out)
+
+
+def _say_left_out(left_out: list[tuple[str, str]]) -> None:
+    """The students an export could not write, and why."""
+    from .ingest import printable
+
+    for student, why in left_out:
         err.print(Text(f"left out: {printable(student)}: {why}", style="yellow"))
 
 

@@ -41,7 +41,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .ingest import printable
-from .report import csv_text
+from .report import csv_text, replaced_whole
 
 CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
@@ -158,14 +158,10 @@ def _rows(docs: list[dict], layout: str, id_key: str, platform: str) -> tuple[li
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with replaced_whole(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def canvas_csv(docs: list[dict], assignment_title: str, out: Path, points: float | None = None) -> Exported:

@@ -26,14 +26,13 @@ of the document.
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Assignment
 from .ingest import file_name, printable
-from .report import LIMIT_OUTCOMES, STATUS_STYLE
+from .report import LIMIT_OUTCOMES, STATUS_STYLE, replaced_whole
 
 PUBLIC = "visible"
 AFTER_DUE = "after_due_date"
@@ -565,9 +564,8 @@ def write_feedback(out_dir: Path, docs: list[dict], assignment: Assignment, afte
         stem = file_name(str(doc["student"]))
         for suffix, text in ((".md", markdown), (".html", page)):
             path = folder / f"{stem}{suffix}"
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
+            with replaced_whole(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
             written.append(path)
     return written
 

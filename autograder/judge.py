@@ -30,6 +30,7 @@ from .config import Assignment, Limits, load_assignment
 from .isolate import InProcessSession, Session, default_isolation
 from .mistakes import Mistake, ReferenceNamespace, describe, diagnose, first_form_difference, load_catalogue
 from .proxy import CallRecord, SubmissionProxy, _who, clean_text
+from .report import replaced_whole
 
 VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
 MARKS = {
@@ -632,10 +633,8 @@ _DOCUMENT = pytest.StashKey[dict]()
 
 def write_json(path: Path, doc: dict) -> None:
     """Write atomically, so a crash never leaves half a results file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    with replaced_whole(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
 
 
 def document_of(config: pytest.Config) -> dict | None:

@@ -1,9 +1,11 @@
 """The report step: results documents into tables, a gradebook CSV, and feedback."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -158,13 +160,21 @@ def csv_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def write_grades_csv(docs: list[dict], path: Path) -> None:
-    """A gradebook: one row per student, ready for an LMS import. Replaced whole (atomically),
-    so it can be rewritten as results arrive and a reader never sees half of it."""
+@contextlib.contextmanager
+def replaced_whole(path: Path) -> Iterator[Path]:
+    """A file beside `path` to write, which replaces `path` whole once the block ends without an
+    error: a reader (a TA, an LMS import, the next batch) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    yield tmp
+    os.replace(tmp, path)
+
+
+def write_grades_csv(docs: list[dict], path: Path) -> None:
+    """A gradebook: one row per student, ready for an LMS import. Replaced whole (atomically),
+    so it can be rewritten as results arrive and a reader never sees half of it."""
+    with replaced_whole(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["student", "name", "score", "max_score", "percent", "tests_passed", "tests", "mistakes",
                          "error", "points_not_graded"])
@@ -183,7 +193,6 @@ def write_grades_csv(docs: list[dict], path: Path) -> None:
                 csv_text(doc.get("error", "")),
                 f"{doc.get('not_graded', {}).get('points', 0):g}",
             ])
-    os.replace(tmp, path)
 
 
 def load_results(results_dir: Path) -> list[dict]:

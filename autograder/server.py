@@ -68,7 +68,7 @@ def preload() -> dict:
     from . import probes, worker  # noqa: F401
 
     # Workers cannot read the package's files once sandboxed: load every probe module now (an
-    # exercise's own helpers are loaded on its first spawn request, load_helpers).
+    # exercise's own helpers are loaded on its first spawn request, import_helpers).
     for found in pkgutil.iter_modules(probes.__path__, probes.__name__ + "."):
         importlib.import_module(found.name)
     _warm_up(info, autograd=False)
@@ -206,7 +206,7 @@ class Server:
         limits = Limits(**msg["limits"])
         hide = list(msg.get("hide", []))
         cpus = msg.get("cpus")
-        helpers = load_helpers(msg.get("helpers") or [])
+        helpers = import_helpers(msg.get("helpers") or [])
         spare = self.spare
         if (spare is not None and spare["key"] == _spare_key(limits, hide, cpus, helpers)
                 and self._reap(spare["pid"]) is None):
@@ -362,7 +362,7 @@ def _spare_key(limits: Limits, hide: list[str], cpus: list[int] | None, helpers:
     return tuple(sorted(limits.as_dict().items())), tuple(hide), tuple(cpus or ()), helpers
 
 
-def load_helpers(requested: list) -> tuple[str, ...]:
+def import_helpers(requested: list) -> tuple[str, ...]:
     """Import the exercise helpers a spawn request names (``[[module name, file], ...]``), those not
     loaded yet, before any worker that needs them is forked; returns their module names.
 

@@ -105,9 +105,9 @@ def _constraints(course: Path) -> str:
 
 def _zip_folder(folder: Path, archive: Path, top: str | None = None) -> None:
     """Zip ``folder``'s contents (under ``top/`` when given), keeping the executable bits."""
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    tmp = archive.with_name(archive.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    from .report import replaced_whole
+
+    with replaced_whole(archive) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
             rel = path.relative_to(folder).as_posix()
             arcname = f"{top}/{rel}" if top else rel
@@ -117,7 +117,6 @@ def _zip_folder(folder: Path, archive: Path, top: str | None = None) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = ((0o755 if os.access(path, os.X_OK) else 0o644) | stat.S_IFREG) << 16
             zf.writestr(info, path.read_bytes())
-    os.replace(tmp, archive)
 
 
 def _write_out(staged: Path, out: Path, top: str | None) -> list[str]:
@@ -339,13 +338,11 @@ def _points_without_gpu(a: Assignment) -> float | None:
     """The points of the tests that run without CUDA, from the reference's graded document; None when
     grading it here fails (the bundle is written all the same)."""
     from .grade import GradeTask, grade_one
+    from .samples import unpack_samples
 
     with tempfile.TemporaryDirectory(prefix="autograder-points-") as tmp:
-        sub = Path(tmp) / "reference"
-        sub.mkdir()
         try:
-            for module in a.modules:
-                shutil.copy2(a.folder / f"{module}.py", sub / f"{module}.py")
+            sub = unpack_samples(a, Path(tmp), ["reference"]) / "reference"
             doc = grade_one(GradeTask(
                 assignment_dir=str(a.folder), tests_dir=str(a.tests_dir), submission=str(sub), student="reference",
                 results=str(Path(tmp) / "r.json"), reference_dir=str(a.folder), seed=0, isolation=None))

@@ -78,14 +78,13 @@ def check_modules(assignment: Assignment, folder: Path) -> list[Path]:
 def write_zip(assignment: Assignment, folder: Path, out: Path | None = None) -> Path:
     """Write the zip to upload: exactly the assignment's modules, at its top level."""
     files = check_modules(assignment, folder)
+    from .report import replaced_whole
+
     out = Path(out) if out else Path(folder) / f"{assignment.name}-submission.zip"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    with replaced_whole(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in files:
             info = zipfile.ZipInfo.from_file(path, path.name)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o644 | stat.S_IFREG) << 16
             zf.writestr(info, path.read_bytes())
-    os.replace(tmp, out)
     return out

@@ -337,10 +337,10 @@ def main(argv: list[str] | None = None) -> None:
     sock = socket.create_connection((host, int(port)))
     sock.sendall(args.token.encode() + b"\n")
     limits = Limits(**json.loads(args.limits))
-    from .server import load_helpers, preload
+    from .server import import_helpers, preload
 
     preload()  # before the memory cap, which is measured on top of the loaded libraries
-    HELPERS.update(load_helpers(json.loads(args.helpers)))
+    HELPERS.update(import_helpers(json.loads(args.helpers)))
     reader = wire.FrameReader()
     msg, buffers = wire.recv(sock, reader)  # the judge sends the files, as to a forked worker
     if msg.get("op") != "activate" or len(buffers) != 1:
